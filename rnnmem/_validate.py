@@ -1,0 +1,193 @@
+"""Input validation and random-number handling shared by every public function.
+
+One path for every public entry point: arrays are converted once to contiguous float64 copies (the caller's
+array is never touched), shapes and finiteness are checked, and errors name the argument, what was received
+and what was expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from numbers import Integral, Real
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "RNNMemError",
+    "NonFiniteError",
+    "as_rng",
+    "as_array",
+    "as_sequence_input",
+    "check_choice",
+    "check_positive",
+    "check_int",
+    "first_nonfinite_step",
+]
+
+
+class RNNMemError(ValueError):
+    """Base class of rnnmem's own errors; a ``ValueError`` so ``except ValueError`` catches it."""
+
+
+class NonFiniteError(RNNMemError):
+    """Raised when a computation produces NaN or inf (e.g. an exploding RNN).
+
+    Attributes
+    ----------
+    step : int or None
+        The first time index at which a non-finite value appeared, when known.
+    """
+
+    def __init__(self, message: str, step: int | None = None):
+        super().__init__(message)
+        self.step = step
+
+
+def as_rng(rng: None | int | np.random.Generator | np.random.SeedSequence, name: str = "rng"):
+    """Return a ``numpy.random.Generator`` from ``None``, an int seed, a SeedSequence or a Generator.
+
+    The same int seed gives the same bits on every call. A ``Generator`` is used as is (and advanced).
+    """
+    if isinstance(rng, np.random.Generator):
+        return rng
+    if rng is None or isinstance(rng, (Integral, np.random.SeedSequence)):
+        if isinstance(rng, Integral) and not isinstance(rng, bool) and rng < 0:
+            raise ValueError(f"{name} must be a non-negative int seed, got {rng}")
+        if isinstance(rng, bool):
+            raise TypeError(f"{name} must be None, an int seed or a numpy.random.Generator, got bool")
+        return np.random.default_rng(rng)
+    if isinstance(rng, np.random.RandomState):
+        raise TypeError(
+            f"{name} must be None, an int seed or a numpy.random.Generator; got a legacy RandomState "
+            "(use numpy.random.default_rng(seed) instead)"
+        )
+    raise TypeError(f"{name} must be None, an int seed or a numpy.random.Generator, got {type(rng).__name__}")
+
+
+def _describe(a: np.ndarray) -> str:
+    return f"shape {a.shape}"
+
+
+def as_array(
+    value: Any,
+    name: str,
+    *,
+    ndim: int | Sequence[int] | None = None,
+    shape: Sequence[int | None] | None = None,
+    finite: bool = True,
+    copy: bool = True,
+    allow_empty: bool = False,
+) -> np.ndarray:
+    """Convert ``value`` to a C-contiguous float64 array, validating it.
+
+    Parameters
+    ----------
+    value : array_like
+        Real numbers (bool, int or float dtypes). Complex, object and string arrays raise ``TypeError``.
+    name : str
+        The argument's name, used in error messages.
+    ndim : int or sequence of int, optional
+        Allowed numbers of dimensions.
+    shape : sequence of (int or None), optional
+        Expected shape; ``None`` entries are free. Implies ``ndim``.
+    finite : bool
+        Reject NaN and inf.
+    copy : bool
+        Always return a fresh array (never a view of the caller's data).
+    allow_empty : bool
+        Allow zero-size arrays.
+    """
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of real numbers; could not convert it: {exc}") from None
+    if arr.dtype.kind == "c":
+        raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
+    if arr.dtype.kind not in "biuf":
+        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+    if shape is not None:
+        ndim = len(shape)
+    if ndim is not None:
+        allowed = (ndim,) if isinstance(ndim, Integral) else tuple(ndim)
+        if arr.ndim not in allowed:
+            want = " or ".join(f"{k}-D" for k in allowed)
+            raise ValueError(f"{name} must be {want}, got a {arr.ndim}-D array of {_describe(arr)}")
+    if shape is not None:
+        for axis, (got, want) in enumerate(zip(arr.shape, shape, strict=True)):
+            if want is not None and got != want:
+                expected = tuple("*" if s is None else s for s in shape)
+                raise ValueError(
+                    f"{name} has shape {arr.shape}, expected {expected} (axis {axis} must be {want})"
+                )
+    if not allow_empty and arr.size == 0:
+        raise ValueError(f"{name} is empty ({_describe(arr)}); every axis must have length >= 1")
+    out = np.array(arr, dtype=np.float64, order="C", copy=True) if copy else np.ascontiguousarray(
+        arr, dtype=np.float64
+    )
+    if finite and not np.isfinite(out).all():
+        bad = np.argwhere(~np.isfinite(out))[0]
+        raise ValueError(
+            f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}); all entries must be finite"
+        )
+    return out
+
+
+def as_sequence_input(x: Any, d: int, name: str = "x") -> tuple[np.ndarray, bool]:
+    """Validate an input sequence batch.
+
+    Accepts ``(B, T, d)`` or a single sequence ``(T, d)``; returns a float64 ``(B, T, d)`` copy and a flag
+    that says whether the caller gave 2-D input (so outputs are squeezed back to 2-D).
+    """
+    arr = as_array(x, name, ndim=(2, 3))
+    squeeze = arr.ndim == 2
+    if squeeze:
+        arr = arr[None]
+    if arr.shape[2] != d:
+        got = arr.shape[1:] if squeeze else arr.shape
+        want = "(T, %d)" % d if squeeze else "(B, T, %d)" % d
+        raise ValueError(
+            f"{name} has shape {got} but the model has {d} input feature(s): expected {want} "
+            "(arrays are (batch, time, features); a single sequence may be (time, features))"
+        )
+    return arr, squeeze
+
+
+def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
+    """Check that ``value`` is one of ``choices`` (strings), naming them all on failure."""
+    choices = tuple(choices)
+    if not isinstance(value, str):
+        raise TypeError(f"{name} must be a string, one of {choices}; got {type(value).__name__} {value!r}")
+    if value not in choices:
+        raise ValueError(f"unknown {name} {value!r}; expected one of {choices}")
+    return value
+
+
+def check_positive(value: Any, name: str, *, strict: bool = True) -> float:
+    """Check a finite real scalar ``> 0`` (or ``>= 0`` when ``strict`` is False) and return it as float."""
+    if isinstance(value, bool) or not isinstance(value, (Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if not np.isfinite(v) or (v <= 0 if strict else v < 0):
+        raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} 0, got {value!r}")
+    return v
+
+
+def check_int(value: Any, name: str, *, minimum: int = 0) -> int:
+    """Check an integer ``>= minimum`` and return it as a Python int."""
+    if isinstance(value, bool) or not isinstance(value, (Integral, np.integer)):
+        raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
+    v = int(value)
+    if v < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {v}")
+    return v
+
+
+def first_nonfinite_step(a: np.ndarray, time_axis: int) -> int:
+    """Return the first index along ``time_axis`` holding a non-finite value, or -1 if all are finite."""
+    bad = ~np.isfinite(a)
+    if not bad.any():
+        return -1
+    other = tuple(i for i in range(a.ndim) if i != time_axis)
+    per_step = bad.any(axis=other)
+    return int(np.argmax(per_step))

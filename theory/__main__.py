@@ -1,0 +1,5 @@
+import sys
+
+from theory._runner import main
+
+sys.exit(main())

@@ -145,7 +145,7 @@ def as_sequence_input(x: Any, d: int, name: str = "x") -> tuple[np.ndarray, bool
         arr = arr[None]
     if arr.shape[2] != d:
         got = arr.shape[1:] if squeeze else arr.shape
-        want = "(T, %d)" % d if squeeze else "(B, T, %d)" % d
+        want = f"(T, {d})" if squeeze else f"(B, T, {d})"
         raise ValueError(
             f"{name} has shape {got} but the model has {d} input feature(s): expected {want} "
             "(arrays are (batch, time, features); a single sequence may be (time, features))"

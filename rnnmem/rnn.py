@@ -69,7 +69,13 @@ def _cell_coefficients(cell: str, dt: float) -> tuple[float, float]:
     return (0.0, 1.0) if cell == "elman" else (1.0, dt)
 
 
+#: tests set this to "rows", "parallel" or "blas" to exercise one kernel variant on any size
+_FORCE_VARIANT: str | None = None
+
+
 def _pick_variant(m: int, rows: int, T: int) -> str:
+    if _FORCE_VARIANT is not None:
+        return _FORCE_VARIANT
     if m >= BLAS_MIN_HIDDEN:
         return "blas"
     if rows >= PARALLEL_MIN_ROWS and numba.get_num_threads() > 1 and T * m * m >= PARALLEL_MIN_WORK:
@@ -86,9 +92,11 @@ def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
     S, m, _ = W.shape
     B, T, d = X.shape
     X2 = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * B, d)
-    # (S, T*B, m) -> time-major (T, S, B, m) -> (T, S*B, m)
-    uxb = np.matmul(X2[None], U.transpose(0, 2, 1)) + b[:, None, :]
-    uxb = np.ascontiguousarray(uxb.reshape(S, T, B, m).transpose(1, 0, 2, 3)).reshape(T, S * B, m)
+    if S == 1:  # one 2-D gemm (numpy's stacked matmul is slow when d is small)
+        uxb = (X2 @ U[0].T + b[0]).reshape(T, B, m)
+    else:  # (T*B, S, m) -> time-major (T, S, B, m) -> (T, S*B, m)
+        uxb = np.tensordot(X2, U, axes=([1], [2])) + b
+        uxb = np.ascontiguousarray(uxb.reshape(T, B, S, m).transpose(0, 2, 1, 3)).reshape(T, S * B, m)
     s = np.empty_like(uxb)
     dz = np.empty_like(uxb) if need_deriv else np.empty((1, 1, 1))
     a, c = _cell_coefficients(cell, dt)
@@ -250,6 +258,11 @@ class RNN:
             out["D"] = self._D
         return out
 
+    def to_rnn(self) -> RNN:
+        """The model itself (the protocol shared with reparameterised models, whose ``to_rnn`` gives the
+        effective RNN): ``params()``, ``replace(**blocks)`` and ``to_rnn()``."""
+        return self
+
     def replace(self, **changes) -> RNN:
         """A new model with the given fields (W, U, b, C, D, cell, activation, dt) changed, validated again."""
         kw = self._kwargs()
@@ -396,9 +409,9 @@ class RNN:
         dY2 = dY_tm.reshape(T * B, p)
         gW = gz[1:].reshape((T - 1) * B, m).T @ s[:-1].reshape((T - 1) * B, m) if T > 1 else np.zeros((m, m))
         gU = gz2.T @ X_tm2
-        gb = gz2.sum(axis=0)
+        gb = np.ones(T * B) @ gz2
         gC = dY2.T @ s2
-        gx = gz @ self._U  # (T, B, d)
+        gx = (gz2 @ self._U).reshape(T, B, d)
         gD = None
         if self._D is not None:
             gD = dY2.T @ X_tm2

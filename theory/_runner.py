@@ -90,7 +90,8 @@ def _line(name: str, rec: dict, width: int) -> str:
 
 
 def _write_report(out: Path, checks: dict[str, Check], results: dict, header: str) -> Path:
-    lines = ["# rnnmem theory report", "", header, "", "| check | verdict | key figure | seconds |", "|---|---|---|---|"]
+    lines = ["# rnnmem theory report", "", header, ""]
+    lines += ["| check | verdict | key figure | seconds |", "|---|---|---|---|"]
     for name in checks:
         if name in results:
             r = results[name]
@@ -122,7 +123,7 @@ def run(
     seed: int = 0,
     executor: Executor | None = None,
     resume: bool = True,
-    stream=sys.stdout,
+    stream=None,
 ) -> dict:
     """Run theory checks and write ``report.md``, ``figures/`` and ``results.json`` into ``out``.
 
@@ -140,6 +141,7 @@ def run(
     import matplotlib
 
     matplotlib.use("Agg")
+    stream = stream or sys.stdout
     checks = discover()
     if names:
         unknown = [n for n in names if n not in checks]
@@ -177,7 +179,8 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m theory", description=__doc__)
     p.add_argument("--quick", action="store_true", help="smallest sizes (seconds; used by the test suite)")
     p.add_argument("--full", action="store_true", help="the papers' sizes where they differ from the defaults")
-    p.add_argument("--only", action="append", default=[], metavar="NAME", help="run only NAME (repeatable, or comma list)")
+    p.add_argument("--only", action="append", default=[], metavar="NAME",
+                   help="run only NAME (repeatable, or a comma list)")
     p.add_argument("--out", default="theory-report", help="output folder (default: theory-report)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--workers", type=int, default=0, help="processes for heavy sweeps (default: 0 = in-process)")

@@ -1,0 +1,100 @@
+"""The ``python -m theory`` contract: verdict table, report, results.json, exit code, --only, resume."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import theory
+from theory import _registry, _runner
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture
+def fake_registry(monkeypatch):
+    calls = []
+    reg = {}
+
+    def ok(ctx):
+        calls.append("ok")
+        return theory.Result(True, "x = 1.00", details="fine", data={"x": 1.0, "arr": [float("inf")]})
+
+    def bad(ctx):
+        calls.append("bad")
+        return theory.Result(False, "x = 2.00")
+
+    def finding(ctx):
+        calls.append("finding")
+        return theory.Result(False, "documented failure")
+
+    def crash(ctx):
+        calls.append("crash")
+        raise RuntimeError("boom")
+
+    for name, fn, expect in (("ok", ok, True), ("bad", bad, True), ("finding", finding, False),
+                             ("crash", crash, True)):
+        reg[name] = _registry.Check(name, fn, name.title(), "statement", expect)
+    monkeypatch.setattr(_runner, "discover", lambda: dict(reg))
+    return calls
+
+
+def test_runner_contract(tmp_path, fake_registry, capsys):
+    code = _runner.main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert code == 1  # "bad" and "crash" are unexpected FAILs
+    lines = {ln.split()[0]: ln.split()[1] for ln in out.splitlines() if ln and not ln.startswith("report")}
+    assert lines == {"ok": "PASS", "bad": "FAIL", "finding": "FAIL", "crash": "FAIL"}
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert results["crash"]["summary"].startswith("error: RuntimeError: boom")
+    assert results["ok"]["data"] == {"x": 1.0, "arr": ["inf"]}
+    report = (tmp_path / "report.md").read_text()
+    assert "| `ok` | PASS | x = 1.00 |" in report and "expected to fail" in report
+    # resume: nothing re-runs
+    fake_registry.clear()
+    assert _runner.main(["--quick", "--out", str(tmp_path)]) == 1
+    assert fake_registry == []
+    assert "(resumed)" in capsys.readouterr().out
+    # --only runs just that check; --fresh ignores saved results
+    assert _runner.main(["--quick", "--out", str(tmp_path), "--only", "ok", "--fresh"]) == 0
+    assert fake_registry == ["ok"]
+    # a different size is not resumed
+    fake_registry.clear()
+    _runner.main(["--out", str(tmp_path), "--only", "ok,finding"])
+    assert fake_registry == ["ok", "finding"]
+
+
+def test_unknown_check_is_an_error(tmp_path, fake_registry):
+    with pytest.raises(SystemExit, match="unknown check"):
+        _runner.main(["--out", str(tmp_path), "--only", "nope"])
+
+
+def test_context_rng_is_reproducible():
+    ctx = theory.Context(seed=3)
+    assert ctx.rng(1).integers(1 << 60) == theory.Context(seed=3).rng(1).integers(1 << 60)
+    assert ctx.rng(1).integers(1 << 60) != ctx.rng(2).integers(1 << 60)
+    assert theory.Context(quick=True).pick(1, 2, 3) == 1 and theory.Context(full=True).pick(1, 2, 3) == 3
+
+
+def test_python_m_theory_quick_passes(tmp_path):
+    """The real checks at --quick size, as a user runs them: exit 0, one line per check, a report with figures."""
+    env = dict(os.environ, MPLBACKEND="Agg")
+    proc = subprocess.run([sys.executable, "-m", "theory", "--quick", "--out", str(tmp_path)], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=900)
+    print(proc.stdout)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    checks = _registry.discover()
+    table = [ln for ln in proc.stdout.splitlines() if ln.split() and ln.split()[0] in checks]
+    assert len(table) == len(checks) >= 1
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert set(results) == set(checks)
+    for name, rec in results.items():
+        assert rec["status"] == "PASS" or not rec["expect_pass"], (name, rec["summary"])
+        for fig in rec["figures"]:
+            assert (tmp_path / "figures" / fig).stat().st_size > 1000, (name, fig)
+    assert (tmp_path / "report.md").read_text().count("## `") == len(checks)

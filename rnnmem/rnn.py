@@ -36,10 +36,12 @@ CELLS = ("elman", "euler")
 ACTIVATIONS = tuple(K.ACTIVATIONS)
 LOSSES = ("mse", "weighted_mse", "cross_entropy")
 
-#: hidden width from which the per-step (N, m) @ (m, m) BLAS product beats the tight loops
-BLAS_MIN_HIDDEN = 48
-#: work per row (T * m * m) and rows from which the ``prange`` kernel is used (when numba has > 1 thread)
-PARALLEL_MIN_ROWS = 8
+#: the per-step (rows, m) @ (m, m) BLAS product beats tight per-row loops once rows * m >= BLAS_MIN_WORK or
+#: m >= BLAS_MIN_HIDDEN (measured: BLAS 1.0-2.9x faster above, loops up to 3.5x faster below; see docs/rnn.md)
+BLAS_MIN_WORK = 160
+BLAS_MIN_HIDDEN = 64
+#: rows and work per call (T * rows * m * m) from which the ``prange`` loop kernel is used (numba threads > 1)
+PARALLEL_MIN_ROWS = 4
 PARALLEL_MIN_WORK = 200_000
 
 
@@ -76,9 +78,9 @@ _FORCE_VARIANT: str | None = None
 def _pick_variant(m: int, rows: int, T: int) -> str:
     if _FORCE_VARIANT is not None:
         return _FORCE_VARIANT
-    if m >= BLAS_MIN_HIDDEN:
+    if m >= BLAS_MIN_HIDDEN or rows * m >= BLAS_MIN_WORK:
         return "blas"
-    if rows >= PARALLEL_MIN_ROWS and numba.get_num_threads() > 1 and T * m * m >= PARALLEL_MIN_WORK:
+    if rows >= PARALLEL_MIN_ROWS and numba.get_num_threads() > 1 and T * rows * m * m >= PARALLEL_MIN_WORK:
         return "parallel"
     return "rows"
 
@@ -93,7 +95,7 @@ def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
     B, T, d = X.shape
     X2 = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * B, d)
     if S == 1:  # one 2-D gemm (numpy's stacked matmul is slow when d is small)
-        uxb = (X2 @ U[0].T + b[0]).reshape(T, B, m)
+        uxb = (np.dot(X2, U[0].T) + b[0]).reshape(T, B, m)
     else:  # (T*B, S, m) -> time-major (T, S, B, m) -> (T, S*B, m)
         uxb = np.tensordot(X2, U, axes=([1], [2])) + b
         uxb = np.ascontiguousarray(uxb.reshape(T, B, S, m).transpose(0, 2, 1, 3)).reshape(T, S * B, m)

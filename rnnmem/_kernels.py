@@ -13,7 +13,8 @@ of S models sharing one input batch (perturbation sweeps) runs in one pass; mode
 
 Backward (BPTT), for the total state gradient g_k = ∂L/∂s_k:
     g_k = gd_k + a g_{k+1} + Wᵀ (dz_{k+1} ∘ g_{k+1}),    gz_k = dz_k ∘ g_k,
-where gd_k = Cᵀ ∂L/∂y_k. Then ∂L/∂W = Σ_k gz_k s_{k-1}ᵀ, ∂L/∂U = Σ_k gz_k x_kᵀ, ∂L/∂b = Σ_k gz_k and
+where gd_k = Cᵀ ∂L/∂y_k (computed in the kernel from ``dy`` and C).
+Then ∂L/∂W = Σ_k gz_k s_{k-1}ᵀ, ∂L/∂U = Σ_k gz_k x_kᵀ, ∂L/∂b = Σ_k gz_k and
 ∂L/∂x_k = Uᵀ gz_k (+ Dᵀ ∂L/∂y_k); these sums are single matrix products done by the caller.
 
 Three variants of each recurrence: ``*_rows`` (tight loops per row, for small m), ``*_rows_parallel`` (the same
@@ -168,15 +169,22 @@ def forward_blas(wt, uxb, nb, a, c, act, s, dz, need_deriv):
 
 
 @jit
-def _backward_row(n, w, gd, dz, nb, a, gz, g, gnext):
-    """BPTT for row ``n``: ``w`` is the stack of W (S, m, m), ``gd`` the direct state gradients Cᵀ dy."""
-    T, _, m = gd.shape
-    ww = w[n // nb]
+def _backward_row(n, w, cm, dy, dz, nb, a, gz, g, gnext):
+    """BPTT for row ``n``: ``w`` the stack of W (S, m, m), ``cm`` the stack of C (S, p, m), ``dy`` (T, N, p)."""
+    T, _, m = dz.shape
+    p = dy.shape[2]
+    q = n // nb
+    ww = w[q]
+    cq = cm[q]
     for j in range(m):
         gnext[j] = 0.0
     for k in range(T - 1, -1, -1):
         for j in range(m):
-            g[j] = gd[k, n, j] + a * gnext[j]
+            g[j] = a * gnext[j]
+        for o in range(p):  # direct term Cᵀ dy_k
+            dyo = dy[k, n, o]
+            for j in range(m):
+                g[j] += cq[o, j] * dyo
         if k < T - 1:
             for i in range(m):
                 gi = gz[k + 1, n, i]
@@ -188,26 +196,27 @@ def _backward_row(n, w, gd, dz, nb, a, gz, g, gnext):
 
 
 @jit
-def backward_rows(w, gd, dz, nb, a, gz):
-    m = gd.shape[2]
+def backward_rows(w, cm, dy, dz, nb, a, gz):
+    m = dz.shape[2]
     g = np.empty(m)
     gnext = np.empty(m)
-    for n in range(gd.shape[1]):
-        _backward_row(n, w, gd, dz, nb, a, gz, g, gnext)
+    for n in range(dz.shape[1]):
+        _backward_row(n, w, cm, dy, dz, nb, a, gz, g, gnext)
 
 
 @jit_parallel
-def backward_rows_parallel(w, gd, dz, nb, a, gz):
-    m = gd.shape[2]
-    for n in prange(gd.shape[1]):
+def backward_rows_parallel(w, cm, dy, dz, nb, a, gz):
+    m = dz.shape[2]
+    for n in prange(dz.shape[1]):
         g = np.empty(m)
         gnext = np.empty(m)
-        _backward_row(n, w, gd, dz, nb, a, gz, g, gnext)
+        _backward_row(n, w, cm, dy, dz, nb, a, gz, g, gnext)
 
 
 @jit
-def backward_blas(w, gd, dz, nb, a, gz):
-    T, N, m = gd.shape
+def backward_blas(w, cm, dy, dz, nb, a, gz):
+    T, N, m = dz.shape
+    p = dy.shape[2]
     nmodels = w.shape[0]
     g = np.empty((N, m))
     gnext = np.zeros((N, m))
@@ -218,8 +227,13 @@ def backward_blas(w, gd, dz, nb, a, gz):
         else:
             g[:] = 0.0
         for n in range(N):
+            cq = cm[n // nb]
+            for o in range(p):
+                dyo = dy[k, n, o]
+                for j in range(m):
+                    g[n, j] += cq[o, j] * dyo
             for j in range(m):
-                gj = g[n, j] + gd[k, n, j] + a * gnext[n, j]
+                gj = g[n, j] + a * gnext[n, j]
                 gz[k, n, j] = dz[k, n, j] * gj
                 gnext[n, j] = gj
 

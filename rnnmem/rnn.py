@@ -99,7 +99,7 @@ def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
     else:  # (T*B, S, m) -> time-major (T, S, B, m) -> (T, S*B, m)
         uxb = np.tensordot(X2, U, axes=([1], [2])) + b
         uxb = np.ascontiguousarray(uxb.reshape(T, B, S, m).transpose(0, 2, 1, 3)).reshape(T, S * B, m)
-    s = np.empty_like(uxb)
+    s = uxb  # the kernels read uxb[k] before they write s[k]: the states overwrite the input projection
     dz = np.empty_like(uxb) if need_deriv else np.empty((1, 1, 1))
     a, c = _cell_coefficients(cell, dt)
     variant = variant or _pick_variant(m, S * B, T)
@@ -346,7 +346,7 @@ class RNN:
     def _readout(self, X, s):
         B, T, _ = X.shape
         m = self.hidden
-        y = (s.reshape(T * B, m) @ self._C.T).reshape(T, B, self.outputs).transpose(1, 0, 2)
+        y = np.dot(s.reshape(T * B, m), self._C.T).reshape(T, B, self.outputs).transpose(1, 0, 2)
         if self._D is not None:
             y = y + X @ self._D.T
         return np.ascontiguousarray(y)
@@ -399,10 +399,9 @@ class RNN:
         B, T, d = X.shape
         m, p = self.hidden, self.outputs
         dY_tm = np.ascontiguousarray(dY.transpose(1, 0, 2))  # (T, B, p)
-        gd = (dY_tm.reshape(T * B, p) @ self._C).reshape(T, B, m)
-        gz = np.empty_like(gd)
+        gz = np.empty_like(dz)
         a, _ = _cell_coefficients(self._cell, self._dt)
-        _BACKWARD[_pick_variant(m, B, T)](self._W[None], gd, dz, B, a, gz)
+        _BACKWARD[_pick_variant(m, B, T)](self._W[None], self._C[None], dY_tm, dz, B, a, gz)
         if check_finite:
             _check_states(gz, "backpropagated gradients")
         gz2 = gz.reshape(T * B, m)

@@ -4,11 +4,20 @@ Requires ``hypothesis`` (``pip install rnnmem[test]``); not imported by ``import
 
 Examples
 --------
->>> from hypothesis import given, settings
->>> from rnnmem.testing import rnns, inputs_for
->>> @settings(max_examples=5, deadline=None)
-... @given(data=...)
-... def test_shape(data): ...
+A property test of your own code over random models (pytest collects it)::
+
+    import numpy as np
+    from hypothesis import given, settings, strategies as st
+    from rnnmem.testing import inputs_for, rnns
+
+    @settings(max_examples=50, deadline=None)      # jitted code: no per-example deadline
+    @given(data=st.data())
+    def test_output_is_causal(data):
+        model = data.draw(rnns(hidden=st.integers(1, 8)))
+        x = data.draw(inputs_for(model, time=st.integers(2, 20)))
+        y = model(x)
+        # equal up to rounding: BLAS may sum in another order for another length
+        np.testing.assert_allclose(model(x[:, :-1]), y[:, :-1], rtol=1e-13, atol=1e-13)
 """
 
 from __future__ import annotations

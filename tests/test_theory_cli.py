@@ -98,3 +98,20 @@ def test_python_m_theory_quick_passes(tmp_path):
         for fig in rec["figures"]:
             assert (tmp_path / "figures" / fig).stat().st_size > 1000, (name, fig)
     assert (tmp_path / "report.md").read_text().count("## `") == len(checks)
+
+
+def _square(v):
+    return v * v
+
+
+def test_heavy_sweeps_run_on_a_process_executor(tmp_path, monkeypatch):
+    seen = {}
+
+    def sweep(ctx):
+        seen["executor"] = type(ctx.executor).__name__
+        return theory.Result(ctx.map(_square, range(5)) == [0, 1, 4, 9, 16], "mapped")
+
+    reg = {"sweep": _registry.Check("sweep", sweep, "Sweep", "statement")}
+    monkeypatch.setattr(_runner, "discover", lambda: dict(reg))
+    assert _runner.main(["--quick", "--out", str(tmp_path), "--workers", "2"]) == 0
+    assert seen["executor"] == "ProcessPoolExecutor"

@@ -1,0 +1,499 @@
+"""Stable approximation (THEORY.md §4, [P1] §3.2): perturbation error, stability radius and linear diagnostics.
+
+* :func:`perturbation_error` — the perturbation error E_m(β) of [P1] Definition 3.4,
+
+      E_m(β) = sup_{θ̃ : |θ̃ − θ_m|₂ ≤ β} ‖H − Ĥ(·; θ̃)‖,     |θ|₂ = max(‖W‖₂, ‖U‖₂, |b|₂, ‖C‖₂),
+
+  every parameter block perturbed at once inside its own β-ball, the sup estimated by sampled directions plus
+  deterministic worst cases; returns a :class:`PerturbationCurve` whose :meth:`~PerturbationCurve.stability_radius`
+  reads off where the curve blows up (the stability radius β₀ of [P1] Definition 3.5, "in figures, the β where E_m
+  blows up").
+* :func:`spectral_abscissa` α(W) = max Re λ(W), :func:`spectral_radius` max |λ(A)|.
+* :func:`distance_to_instability` — continuous r(W) = min_ω σ_min(W − iωI) (Byers' bisection on the eigenvalues of
+  a Hamiltonian matrix) and discrete r_d(A) = min_θ σ_min(A − e^{iθ}I) (the same bisection on a symplectic pencil).
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import scipy.linalg as sla
+
+from rnnmem._validate import as_array, as_rng, check_choice, check_int, check_positive
+from rnnmem.rnn import simulate_stack
+
+__all__ = [
+    "PerturbationCurve",
+    "perturbation_error",
+    "spectral_abscissa",
+    "spectral_radius",
+    "distance_to_instability",
+    "ERRORS",
+    "NORMS",
+]
+
+#: error norms of :func:`perturbation_error`
+ERRORS = ("sup", "mse", "weighted_mse", "w1")
+#: how a perturbation's size is measured (per block)
+NORMS = ("spectral", "max_entry")
+
+
+# ----------------------------------------------------------------------------------------------- linear diagnostics
+def _square(W: Any, name: str) -> np.ndarray:
+    W = as_array(W, name, ndim=2)
+    if W.shape[0] != W.shape[1]:
+        raise ValueError(f"{name} must be a square (m, m) matrix, got shape {W.shape}")
+    return W
+
+
+def spectral_abscissa(W) -> float:
+    """Spectral abscissa α(W) = max_i Re λ_i(W) (THEORY.md §4).
+
+    The continuous-time linear system dh/dt = W h is asymptotically stable (W Hurwitz) iff α(W) < 0; −α(W) is the
+    slowest decay rate of its modes. [P1] Theorem 3.9's mechanism: β₀-stability forces sup_m α(W_m) ≤ −β₀.
+
+    Parameters
+    ----------
+    W : array (m, m)
+
+    Returns
+    -------
+    float
+
+    Examples
+    --------
+    >>> import rnnmem as rm
+    >>> rm.spectral_abscissa([[-1.0, 10.0], [0.0, -2.0]])
+    -1.0
+    """
+    W = _square(W, "W")
+    return float(np.max(np.linalg.eigvals(W).real))
+
+
+def spectral_radius(A) -> float:
+    """Spectral radius ρ(A) = max_i |λ_i(A)|: the discrete-time system h_{k+1} = A h_k is stable iff ρ(A) < 1.
+
+    For the ``elman`` cell A = W; for the ``euler`` cell A = I + Δt W (THEORY.md §1).
+    """
+    A = _square(A, "A")
+    return float(np.max(np.abs(np.linalg.eigvals(A))))
+
+
+def _smin(M: np.ndarray) -> float:
+    return float(np.linalg.svd(M, compute_uv=False)[-1])
+
+
+def distance_to_instability(W, *, kind: str = "continuous", tol: float = 1e-10, return_argmin: bool = False):
+    """Distance to instability of a stable matrix (THEORY.md §4): the 2-norm of the smallest perturbation that
+    makes it unstable.
+
+    continuous:  r(W) = min_{ω ∈ ℝ} σ_min(W − iωI)   (W Hurwitz; 0 if α(W) ≥ 0)
+    discrete:    r_d(A) = min_{θ ∈ [0, 2π)} σ_min(A − e^{iθ}I)   (ρ(A) < 1; 0 if ρ(A) ≥ 1)
+
+    For normal W, r(W) = −α(W) (r_d(A) = 1 − ρ(A)); for non-normal W it can be much smaller: e.g.
+    W = [[−1, 10], [0, −1]] has α = −1 but r ≈ 0.0990.
+
+    Parameters
+    ----------
+    W : array (m, m)
+        A real matrix (for ``kind="discrete"`` the transition matrix A).
+    kind : {"continuous", "discrete"}
+    tol : float
+        Relative tolerance of the result: the method stops when the bracket [lo, hi] known to contain r satisfies
+        hi − lo ≤ tol · hi (in rare near-tangent cases it stops once the level bracket closes, and the attained
+        ``hi`` is then within 1e-6 relative of r).
+    return_argmin : bool
+        Also return the frequency ω (continuous) or angle θ (discrete) at which ``hi`` was attained.
+
+    Returns
+    -------
+    r : float
+        ``hi``, a value σ_min(W − iωI) actually attained at some ω (so, up to the rounding of one SVD, never below
+        the true distance), within relative ``tol`` of the true minimum.
+    arg : float, optional
+        The minimising ω or θ.
+
+    Notes
+    -----
+    Byers' bisection (R. Byers, SIAM J. Sci. Stat. Comput. 9, 1988): for γ > 0, γ is a singular value of W − iωI
+    iff iω is an eigenvalue of the Hamiltonian matrix H(γ) = [[W, −γI], [γI, −Wᵀ]]. So r ≤ γ iff H(γ) has an
+    eigenvalue on the imaginary axis. Each step bisects [lo, hi] at γ: if H(γ) has (numerically) imaginary
+    eigenvalues iω_j, σ_min(W − iω_j I) is evaluated there and at the midpoints between consecutive ω_j (the
+    Boyd–Balakrishnan step, which makes convergence fast) and every evaluated value lowers ``hi``; a candidate
+    counts only when the evaluated σ_min confirms it (≤ γ(1 + 1e-6)). Otherwise lo = γ. The start bracket is
+    lo = 0, hi = min over ω ∈ {0} ∪ {Im λ(W)} of σ_min(W − iωI) (≤ −α(W)).
+    Discrete: the same with the symplectic pencil [[A, −γI], [0, I]] − z [[I, 0], [−γI, Aᵀ]], whose eigenvalues
+    on the unit circle z = e^{iθ} are the θ where γ is a singular value of A − e^{iθ}I.
+    """
+    kind = check_choice(kind, "kind", ("continuous", "discrete"))
+    tol = check_positive(tol, "tol")
+    W = _square(W, "A" if kind == "discrete" else "W")
+    m = W.shape[0]
+    eye = np.eye(m)
+    lam = np.linalg.eigvals(W)
+    if kind == "continuous":
+        if np.max(lam.real) >= 0:
+            return (0.0, 0.0) if return_argmin else 0.0
+
+        def smin(w):
+            return _smin(W - 1j * w * eye)
+
+        def candidates(g):
+            H = np.block([[W, -g * eye], [g * eye, -W.T]])
+            mu = np.linalg.eigvals(H)
+            scale = np.linalg.norm(H, 1)
+            return np.unique(np.round(mu[np.abs(mu.real) <= 1e-6 * scale].imag, 14))
+
+        start = np.unique(np.concatenate([[0.0], np.abs(lam.imag)]))
+    else:
+        if np.max(np.abs(lam)) >= 1:
+            return (0.0, 0.0) if return_argmin else 0.0
+
+        def smin(th):
+            return _smin(W - np.exp(1j * th) * eye)
+
+        def candidates(g):
+            Z = np.zeros((m, m))
+            M = np.block([[W, -g * eye], [Z, eye]])
+            N = np.block([[eye, Z], [-g * eye, W.T]])
+            z = sla.eigvals(M, N)
+            z = z[np.isfinite(z)]
+            return np.unique(np.round(np.angle(z[np.abs(np.abs(z) - 1.0) <= 1e-6]), 14))
+
+        start = np.unique(np.concatenate([[0.0, np.pi], np.abs(np.angle(lam))]))
+
+    vals = [smin(w) for w in start]
+    j = int(np.argmin(vals))
+    hi, arg, lo = vals[j], float(start[j]), 0.0
+    ub = hi  # upper bound of r: attained values and confirmed levels
+    for _ in range(200):
+        if hi - lo <= tol * hi or hi == 0.0:
+            break
+        g = 0.5 * (lo + min(hi, ub))
+        ws = candidates(g)
+        confirmed = False
+        if ws.size:
+            ws = np.sort(ws)
+            trial = np.concatenate([ws, 0.5 * (ws[1:] + ws[:-1])])
+            tv = np.array([smin(w) for w in trial])
+            confirmed = bool(np.min(tv[: ws.size]) <= g * (1 + 1e-6))
+            k = int(np.argmin(tv))
+            if tv[k] < hi:
+                hi, arg = float(tv[k]), float(trial[k])
+        if confirmed:
+            ub = min(ub, g, hi)
+        else:
+            lo = g
+        if ub - lo <= 0.5 * tol * ub and hi - lo > tol * hi:
+            # the level bracket [lo, ub] closed before an attained value got that close: hi is within the
+            # confirmation slack (1e-6 relative) of r — stop rather than loop
+            break
+    return (hi, arg) if return_argmin else hi
+
+
+# ------------------------------------------------------------------------------------------ perturbation error
+@dataclass
+class PerturbationCurve:
+    """Perturbation errors E(β) on a grid of β ([P1] Definition 3.4), as returned by :func:`perturbation_error`.
+
+    Attributes
+    ----------
+    betas : ndarray (n,)
+        The perturbation sizes, increasing (β = 0 allowed: the unperturbed model).
+    errors : ndarray (n,)
+        E(β): the largest error over all perturbed models of that β (``inf`` when one exploded). With
+        ``running_max`` it is the running maximum over β (the Curse-of-memory repository's convention).
+    sample_errors : ndarray (n, samples)
+        Errors of the random perturbations (at β = 0 every column holds the unperturbed error).
+    worst_errors : ndarray (n, k)
+        Errors of the k deterministic worst-case perturbations (k = 0 when none applied).
+    nominal : float
+        Error of the unperturbed model.
+    error, norm : str
+        The error norm and the perturbation norm used.
+    """
+
+    betas: np.ndarray
+    errors: np.ndarray
+    sample_errors: np.ndarray
+    worst_errors: np.ndarray
+    nominal: float
+    error: str = "sup"
+    norm: str = "spectral"
+    info: dict[str, Any] = field(default_factory=dict)
+
+    def blowup_bracket(self, *, max_slope: float = 4.0, limit: float | None = None) -> tuple[float, float]:
+        """The grid interval (lo, hi] in which E(β) blows up (rule of :meth:`stability_radius`).
+
+        Returns ``(lo, hi)``: E is controlled on every grid β ≤ lo and blows up at hi; ``hi = inf`` when it never
+        blows up on the grid (then ``lo`` is the largest β).
+        """
+        max_slope = check_positive(max_slope, "max_slope")
+        if limit is not None:
+            limit = check_positive(limit, "limit")
+        b, e = self.betas, self.errors
+        prev = None
+        for i in range(b.size):
+            bad = not np.isfinite(e[i]) or (limit is not None and e[i] > limit)
+            if not bad and prev is not None and b[prev] > 0 and e[prev] > 0 and e[i] > 0:
+                slope = math.log(e[i] / e[prev]) / math.log(b[i] / b[prev])
+                bad = slope > max_slope
+            if bad:
+                return (float(b[i - 1]) if i > 0 else 0.0, float(b[i]))
+            prev = i
+        return float(b[-1]), math.inf
+
+    def stability_radius(self, *, max_slope: float = 4.0, limit: float | None = None) -> float:
+        """Estimated stability radius: the largest grid β below the first blow-up of E(β).
+
+        Rule (documented, applied left to right over the increasing grid): E *blows up* at β_i when
+        (a) E(β_i) is not finite (a perturbed model exploded), or
+        (b) ``limit`` is given and E(β_i) > limit, or
+        (c) the log–log slope between consecutive positive grid points exceeds ``max_slope``:
+            log(E(β_i)/E(β_{i−1})) / log(β_i/β_{i−1}) > max_slope.
+        A stable perturbation changes E at most linearly in β (slope ≤ 1 once β dominates; random sampling adds
+        a factor ~2), while crossing the stability boundary makes the error grow exponentially in time, so on a
+        doubling grid it multiplies by far more than 2^4 = 16. The radius is the grid point just before the first
+        blow-up (a lower estimate: the true blow-up lies in :meth:`blowup_bracket`); if E never blows up on the
+        grid, the largest β is returned (the radius is at least that).
+
+        Parameters
+        ----------
+        max_slope : float
+            Slope threshold of rule (c).
+        limit : float, optional
+            Absolute error threshold of rule (b).
+        """
+        return self.blowup_bracket(max_slope=max_slope, limit=limit)[0]
+
+    def __repr__(self) -> str:
+        return (f"PerturbationCurve(n={self.betas.size}, error={self.error!r}, norm={self.norm!r}, "
+                f"E(0)={self.nominal:.3g}, radius≈{self.stability_radius():.3g})")
+
+
+def _errors(yhat: np.ndarray, y: np.ndarray, kind: str, power: float, dt: float) -> np.ndarray:
+    """Per-model errors of stacked outputs yhat (S, B, T, p) against y (B, T, p); non-finite -> inf."""
+    with np.errstate(all="ignore"):
+        r = yhat - y[None]
+        T = y.shape[1]
+        if kind == "sup":
+            e = np.max(np.abs(r), axis=(1, 2, 3))
+        elif kind == "mse":
+            e = np.mean(r * r, axis=(1, 2, 3))
+        elif kind == "weighted_mse":
+            w = ((np.arange(T) + 1.0) / (T + 1.0)) ** power
+            e = np.mean(w[None, None, :, None] * r * r, axis=(1, 2, 3))
+        else:  # w1: sup_t (|e_t|_inf + |e_t - e_{t-1}|_inf / dt), per sequence, then max over the batch
+            a = np.max(np.abs(r), axis=3)
+            d = np.abs(np.diff(r, axis=2, prepend=0.0)).max(axis=3) / dt
+            e = np.max(a + d, axis=(1, 2))
+        bad = ~np.isfinite(r).all(axis=(1, 2, 3)) | ~np.isfinite(e)
+    e = np.asarray(e, dtype=float)
+    e[bad] = np.inf
+    return e
+
+
+def _accepts_dt(fn: Callable) -> bool:
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return False
+    return "dt" in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
+
+
+def _scaled(G: np.ndarray, beta: float, norm: str) -> np.ndarray:
+    if norm == "max_entry":
+        s = np.max(np.abs(G))
+    elif G.ndim == 2:
+        s = np.linalg.norm(G, 2)
+    else:
+        s = np.linalg.norm(G.ravel())
+    return G * (beta / s) if s > 0 else G
+
+
+def perturbation_error(
+    model,
+    target,
+    betas: Iterable[float],
+    *,
+    samples: int = 10,
+    x=None,
+    norm: str = "spectral",
+    error: str = "sup",
+    rng=None,
+    worst_case: bool = True,
+    blocks: Sequence[str] | None = None,
+    running_max: bool = False,
+    power: float = 2.0,
+    steps=None,
+    T: int = 100,
+    batch: int = 16,
+) -> PerturbationCurve:
+    """Perturbation error E_m(β) of [P1] Definition 3.4 (THEORY.md §4) on a grid of β.
+
+        E(β) = max_{θ̃ ∈ Θ_β} ‖H(x) − Ĥ(x; θ̃)‖,   Θ_β = {θ̃ : ‖θ̃_k − θ_k‖ = β for every block k}
+
+    where Θ_β holds ``samples`` random perturbations — every block of ``model.params()`` perturbed at once, each by
+    a Gaussian direction scaled to norm exactly β (spectral norm ‖·‖₂ for 2-D blocks, Euclidean for 1-D; with
+    ``norm="max_entry"`` max_ij |Δ_ij| = β) — plus deterministic worst cases (below). The sampled sup is a lower
+    estimate of the true sup over the ball. All perturbed models of one β run in one batched, jitted pass
+    (:func:`rnnmem.rnn.simulate_stack`).
+
+    Parameters
+    ----------
+    model : object with ``params() -> dict``, ``replace(**blocks)`` and ``to_rnn() -> RNN``
+        An :class:`rnnmem.RNN` or a reparameterised model (its blocks are perturbed, ``to_rnn()`` is evaluated).
+    target : callable or array
+        The sequence relationship H: a callable on inputs (``target(x, dt=...)`` when it accepts ``dt``, e.g. an
+        ``rnnmem.targets`` functional, with ``dt`` the model's; otherwise ``target(x)``), or the precomputed outputs
+        y (B, T, p) of ``x``.
+    betas : sequence of float
+        Perturbation sizes β ≥ 0 (sorted increasingly in the result; β = 0 is the unperturbed model).
+    samples : int
+        Random perturbations per β > 0.
+    x : array (B, T, d), optional
+        Inputs. Default: i.i.d. N(0, 1) of shape (``batch``, ``T``, d) drawn from ``rng``. Required when ``target``
+        is an array.
+    norm : {"spectral", "max_entry"}
+        Size of a block perturbation: "spectral" (paper: ‖ΔW‖₂ = β, |Δb|₂ = β) or "max_entry" (the
+        Curse-of-memory repository: Gaussian noise scaled to max-entry β per tensor).
+    error : {"sup", "mse", "weighted_mse", "w1"}
+        ‖H − Ĥ‖ over the inputs and time steps: "sup" = max_{b,k,i} |ŷ − y|; "mse" = mean (ŷ − y)²;
+        "weighted_mse" = mean w_k (ŷ − y)², w_k = ((k+1)/(T+1))^power (repository); "w1" = max_b sup_k
+        (|e_k|_∞ + |e_k − e_{k−1}|_∞ / Δt), e = ŷ − y, e_{−1} = 0 (the W¹ norm of [P1] Definition 3.7 on the grid).
+    rng : None, int or numpy.random.Generator
+    worst_case : bool
+        Add deterministic worst cases when the model has a square block named ``"W"``: (i) W + βI (every
+        eigenvalue moves right by β — the direction that crosses the stability boundary at β = −α(W) for normal
+        W), other blocks unchanged; (ii) W + βI with every other block B ↦ B + β B/‖B‖ (largest gain; a
+        zero block stays zero).
+    blocks : sequence of str, optional
+        Names of the blocks to perturb (default: all of ``model.params()``); e.g. ``("W", "U", "C")`` to leave a
+        zero bias alone.
+    running_max : bool
+        Report the running maximum of E over β (repository convention; use with ``norm="max_entry"``,
+        ``worst_case=False``, ``error="weighted_mse"`` to mimic its figures).
+    power : float
+        Exponent of the "weighted_mse" time weights.
+    steps : slice or int array, optional
+        Time steps entering the error (default all), e.g. ``slice(1, None)`` for t ∈ {1, …, T−1}.
+    T, batch : int
+        Shape of the default inputs.
+
+    Returns
+    -------
+    PerturbationCurve
+        ``betas``, ``errors`` and ``stability_radius()``. A perturbed model that explodes (non-finite states)
+        gives error ``inf``, never an exception.
+
+    Examples
+    --------
+    >>> import numpy as np, rnnmem as rm
+    >>> W = np.diag([-0.2, -0.5])
+    >>> rnn = rm.RNN(W, np.ones((2, 1)), np.zeros(2), np.ones((1, 2)), cell="euler", activation="linear")
+    >>> x = np.zeros((1, 200, 1)); x[0, 0, 0] = 1.0
+    >>> curve = rm.perturbation_error(rnn, rnn(x), [0, 0.05, 0.1, 0.4], x=x, blocks=("W",), rng=0)
+    >>> bool(np.isinf(curve.errors[-1]) or curve.errors[-1] > 1e3)
+    True
+    """
+    samples = check_int(samples, "samples", minimum=0)
+    norm = check_choice(norm, "norm", NORMS)
+    error = check_choice(error, "error", ERRORS)
+    power = check_positive(power, "power", strict=False)
+    if not isinstance(betas, np.ndarray) and not np.isscalar(betas):
+        betas = list(betas)
+    bet = as_array(np.atleast_1d(np.asarray(betas)), "betas", ndim=1)
+    if np.any(bet < 0):
+        raise ValueError(f"betas must be >= 0, got minimum {bet.min()}")
+    bet = np.sort(bet)
+    gen = as_rng(rng)
+    for attr in ("params", "replace", "to_rnn"):
+        if not callable(getattr(model, attr, None)):
+            raise TypeError(f"model must provide params(), replace(**blocks) and to_rnn(); "
+                            f"{type(model).__name__} has no {attr}()")
+    params = {k: np.asarray(v, dtype=float) for k, v in model.params().items()}
+    names = list(params) if blocks is None else list(blocks)
+    unknown = [n for n in names if n not in params]
+    if unknown:
+        raise ValueError(f"blocks {unknown} are not parameter blocks of the model; it has {list(params)}")
+    base = model.to_rnn()
+    d = base.inputs
+    if x is None:
+        if not callable(target):
+            raise ValueError("x is required when target is an array of precomputed outputs")
+        T = check_int(T, "T", minimum=1)
+        batch = check_int(batch, "batch", minimum=1)
+        X = gen.standard_normal((batch, T, d))
+    else:
+        X = as_array(x, "x", ndim=3)
+        if X.shape[2] != d:
+            raise ValueError(f"x has shape {X.shape}, expected (B, T, {d}) (the model has {d} input(s))")
+    if callable(target):
+        Y = target(X, dt=base.dt) if _accepts_dt(target) else target(X)
+        Y = as_array(Y, "target(x)", shape=(X.shape[0], X.shape[1], None))
+    else:
+        Y = as_array(target, "target", shape=(X.shape[0], X.shape[1], None))
+    if Y.shape[2] != base.outputs:
+        raise ValueError(f"target outputs have {Y.shape[2]} feature(s), the model has {base.outputs}")
+    sel = np.arange(X.shape[1]) if steps is None else np.arange(X.shape[1])[steps]
+    if np.size(sel) == 0:
+        raise ValueError("steps selects no time step")
+    Ysel = Y[:, sel]
+
+    has_W = worst_case and "W" in names and params["W"].ndim == 2 and params["W"].shape[0] == params["W"].shape[1]
+    n_worst = 2 if has_W else 0
+    if samples == 0 and n_worst == 0 and np.any(bet > 0):
+        raise ValueError("samples=0 and no worst case applies: nothing to evaluate for beta > 0")
+
+    def evaluate(models: list) -> np.ndarray:
+        rnns = [mdl.to_rnn() for mdl in models]
+        r0 = rnns[0]
+        for r in rnns:
+            if (r.cell, r.activation, r.dt) != (r0.cell, r0.activation, r0.dt):
+                raise ValueError("perturbed models changed cell/activation/dt; cannot evaluate them as a stack")
+        stack = {k: np.stack([getattr(r, k) for r in rnns]) for k in ("W", "U", "b", "C")}
+        D = None if r0.D is None else np.stack([r.D for r in rnns])
+        with np.errstate(all="ignore"):
+            yhat = simulate_stack(stack["W"], stack["U"], stack["b"], stack["C"], D, X, cell=r0.cell,
+                                  activation=r0.activation, dt=r0.dt, check_finite=False)
+        return _errors(yhat[:, :, sel], Ysel, error, power, r0.dt)
+
+    nominal = float(evaluate([model])[0])
+    S = samples
+    sample_err = np.empty((bet.size, S))
+    worst_err = np.empty((bet.size, n_worst))
+    errors = np.empty(bet.size)
+    for i, beta in enumerate(bet):
+        if beta == 0:
+            sample_err[i] = nominal
+            worst_err[i] = nominal
+            errors[i] = nominal
+            continue
+        models = []
+        for _ in range(S):
+            new = {n: params[n] + _scaled(gen.standard_normal(params[n].shape), beta, norm) for n in names}
+            models.append(model.replace(**new))
+        if has_W:
+            Wp = params["W"] + beta * np.eye(params["W"].shape[0])
+            models.append(model.replace(W=Wp))
+            grown = {"W": Wp}
+            for n in names:
+                if n != "W":
+                    nb = np.linalg.norm(params[n], 2) if (norm == "spectral" and params[n].ndim == 2) else (
+                        np.max(np.abs(params[n])) if norm == "max_entry" else np.linalg.norm(params[n].ravel()))
+                    grown[n] = params[n] * (1 + beta / nb) if nb > 0 else params[n]
+            models.append(model.replace(**grown))
+        e = evaluate(models)
+        sample_err[i], worst_err[i] = e[:S], e[S:]
+        errors[i] = np.max(e)
+    if running_max:
+        errors = np.maximum.accumulate(errors)
+    return PerturbationCurve(betas=bet, errors=errors, sample_errors=sample_err, worst_errors=worst_err,
+                             nominal=nominal, error=error, norm=norm,
+                             info={"samples": S, "worst_case": n_worst, "blocks": names,
+                                   "running_max": running_max, "inputs": X.shape})

@@ -35,6 +35,7 @@ def _one(args):
     small = mf.per_input[amps <= SMALL].max(axis=0)
     env_all, env_small = _envelope(mf.values), _envelope(small)
     return {"activation": act, "m": m, "alpha": spectral_abscissa(rnn.W),
+            "sym_max": float(np.linalg.eigvalsh(rnn.W + rnn.W.T).max()),
             "ratio_all": float(env_all[-1] / env_all[0]), "ratio_small": float(env_small[-1] / env_small[0]),
             "t1_all": _first_below(mf.t, env_all, 1e-2), "t1_small": _first_below(mf.t, env_small, 1e-2),
             "t": mf.t, "values": mf.values}
@@ -70,7 +71,8 @@ def remark33(ctx: Context) -> Result:
     fname = "remark33.png"
     fig.savefig(ctx.figdir / fname, dpi=110)
     plt.close(fig)
-    rows = "\n".join(f"| {r['activation']} | {r['m']} | {r['alpha']:.3g} | {r['ratio_small']:.1e} | "
+    rows = "\n".join(f"| {r['activation']} | {r['m']} | {r['alpha']:.3g} | {r['sym_max']:.3g} | "
+                     f"{r['ratio_small']:.1e} | "
                      f"{r['t1_small']:.3g} | {r['ratio_all']:.1e} | {r['t1_all']:.3g} |" for r in res)
     worst = max(r["ratio_all"] for r in res)
     details = (
@@ -85,8 +87,14 @@ def remark33(ctx: Context) -> Result:
         "|dh/dt| ≈ 1 (σ saturated), so |dy/dt|/|x| ≈ |C|/|x| persists until then — the sup over all amplitudes "
         "decays no faster than ~c/t (a plateau for the largest amplitude 1e2 in the figure), while for "
         f"|x| ≤ {SMALL:g} the memory decays exponentially. t_1% below = first t with Env ≤ 1e−2 Env(0).\n\n"
-        "| σ | m | α(W) | Env(t_end)/Env(0), abs(x) ≤ 10 | t_1%, abs(x) ≤ 10 | Env(t_end)/Env(0), all | t_1%, all |\n"
-        "|---|---|---|---|---|---|---|\n" + rows
+        "**Finding: Hurwitz W is not sufficient.** The 2-D tanh RNN W = [[1, 1], [−4, −3]] (eigenvalue −1 twice) "
+        "keeps a non-decaying memory for large Heaviside inputs (check `fig11-attractors`); a sufficient "
+        "condition is W + Wᵀ ≺ 0 (V = |σ(z)|² is then a Lyapunov function of the v-dynamics, see "
+        "docs/memory.md). The column λ_max(W + Wᵀ) shows which of the random models below satisfy it; they are "
+        "typical draws, and all of them decay.\n\n"
+        "| σ | m | α(W) | λ_max(W + Wᵀ) | Env(t_end)/Env(0), abs(x) ≤ 10 | t_1%, abs(x) ≤ 10 | "
+        "Env(t_end)/Env(0), all | t_1%, all |\n"
+        "|---|---|---|---|---|---|---|---|\n" + rows
     )
     return Result(passed=passed, summary=f"{sum(ok)}/{len(ok)} random stable tanh/hardtanh RNNs have decaying "
                                          f"memory; worst Env(t_end)/Env(0) = {worst:.1e}",

@@ -1,0 +1,95 @@
+"""Numba kernels of the linear-system measures and the linear-RNN NTK (private: no validation, explicit outputs).
+
+* ``krylov(A, v, K, out)``: out[k] = A^k v (rows), k = 0..K-1 (BLAS, not Numba).
+* ``gram_w(Gc, Gu, out)``: the W-block of the Markov-parameter Gram matrix from the small Grams of the Krylov vectors
+  (THEORY.md §7b): out[i, j] = Σ_{a<i} Σ_{a'<j} Gc[a, a'] Gu[i-1-a, j-1-a'].
+* ``power_norms(A, out)``: out[j] = ‖A^j‖₂.
+* ``benettin(W, dz, a, Q, logr)``: QR (Benettin) iteration of the Jacobians a I + diag(dz_k) W along a trajectory.
+* ``backward_gains(W, dz, a, out)``: ‖J_{T-1} J_{T-2} ⋯ J_{T-j}‖₂ for j = 0..len(out)-1.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rnnmem._jit import jit
+
+
+def krylov(A, v, K, out, transpose=False):
+    """out[k] = A^k v for k = 0..K-1 (out: (K, m)); with ``transpose``, out[k] = (Aᵀ)^k v computed as vᵀA (no copy
+    of Aᵀ is ever formed: transposing a large matrix costs more than the products).
+
+    Plain NumPy on purpose: each step is one BLAS gemv (memory-bound), ~25x faster than Numba's own matrix-vector
+    product at n = 2000; the loop runs over lags only.
+    """
+    out[0] = v
+    for k in range(1, K):
+        if transpose:
+            np.dot(out[k - 1], A, out=out[k])
+        else:
+            np.dot(A, out[k - 1], out=out[k])
+
+
+@jit
+def gram_w(Gc, Gu, out):
+    """out[i, j] = Σ_{a=0}^{i-1} Σ_{a'=0}^{j-1} Gc[a, a'] Gu[i-1-a, j-1-a'], i, j = 0..J-1 (out: (J, J)).
+
+    With c_a = (W^a)ᵀCᵀ, u_b = W^bU, Gc = [⟨c_a, c_a'⟩], Gu = [⟨u_b, u_b'⟩] this is ⟨∇_W L_i, ∇_W L_j⟩_F for
+    ∇_W L_j = Σ_{a+b=j-1} c_a u_bᵀ.
+    """
+    J = out.shape[0]
+    for i in range(J):
+        for j in range(i, J):
+            acc = 0.0
+            for a in range(i):
+                for ap in range(j):
+                    acc += Gc[a, ap] * Gu[i - 1 - a, j - 1 - ap]
+            out[i, j] = acc
+            out[j, i] = acc
+
+
+@jit
+def power_norms(A, out):
+    """out[j] = ‖A^j‖₂ (largest singular value), j = 0..len(out)-1."""
+    m = A.shape[0]
+    P = np.eye(m)
+    for j in range(out.shape[0]):
+        if j > 0:
+            P = P @ A
+        out[j] = np.linalg.svd(P, False)[1][0] if m > 0 else 0.0
+
+
+@jit
+def benettin(W, dz, a, Q, logr):
+    """Benettin/QR iteration: Q ← qr((a I + diag(dz_k) W) Q), logr[k] = log|diag R_k| (logr: (T, r)).
+
+    W (m, m); dz (T, m) the factors c·σ'(z_k) of one trajectory; Q (m, r) an orthonormal start frame (overwritten).
+    """
+    T = dz.shape[0]
+    r = Q.shape[1]
+    for k in range(T):
+        Z = W @ Q
+        for i in range(Z.shape[0]):
+            for c in range(r):
+                Z[i, c] = dz[k, i] * Z[i, c] + a * Q[i, c]
+        q, R = np.linalg.qr(Z)
+        for c in range(r):
+            logr[k, c] = np.log(np.abs(R[c, c]))
+        Q[:, :] = q
+
+
+@jit
+def backward_gains(W, dz, a, out):
+    """out[j] = ‖J_{T-1} ⋯ J_{T-j}‖₂ with J_k = a I + diag(dz_k) W (out[0] = 1); dz (T, m) one trajectory."""
+    T, m = dz.shape
+    M = np.eye(m)
+    out[0] = 1.0
+    for j in range(1, out.shape[0]):
+        k = T - j
+        # M ← M J_k = (M diag(dz_k)) W + a M
+        Md = M.copy()
+        for i in range(m):
+            for c in range(m):
+                Md[i, c] *= dz[k, c]
+        M = Md @ W + a * M
+        out[j] = np.linalg.svd(M, False)[1][0]

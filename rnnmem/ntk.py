@@ -1,0 +1,548 @@
+"""Implicit bias of wide linear RNNs in the kernel regime (Emami et al., ICML 2021 [P2]; THEORY.md §7b).
+
+Model: a linear elman RNN with scalar input and output, width n, h_k = W h_{k-1} + U x_k, y_k = C h_k, whose output
+is the convolution y_k = Σ_j L_j x_{k-j} with the Markov parameters L_j = C W^j U (THEORY.md §1).
+
+Parameterisations (trained parameters θ):
+
+* ``"ntk"``: W = A/√n, A_ij ~ N(0, σ²); U = B, B_i ~ N(0, ν_U); C = Γ/√n, Γ_i ~ N(0, ν_C); θ = (A, B, Γ).
+* ``"standard"`` (PyTorch-like): W_ij ~ N(0, σ²/n), U_i ~ N(0, ν_U), C_i ~ N(0, ν_C/n); θ = (W, U, C), trained with
+  learning rate η/n (so that the function-space kernel has an O(1) limit).
+
+Because y is linear in x, the neural tangent kernel factors through the Gram matrix of the Markov-parameter
+gradients G_ij = Σ_blocks η_b ⟨∇_b L_i, ∇_b L_j⟩ (η_b the per-block learning-rate multipliers), and as n → ∞
+G → diag(ρ_j²) with (derived in THEORY.md §7b and checked by Monte Carlo — not the paper's printed formula, whose
+body text was not available)
+
+    ntk:       ρ_j² = η_C ν_U σ^{2j} + η_U ν_C σ^{2j} + η_W j ν_C ν_U σ^{2(j-1)}
+    standard:  ρ_j² = η_C ν_U σ^{2j} + η_W j ν_C ν_U σ^{2(j-1)}          (the U-term is O(1/n))
+
+= (η_C ∂_{ν_C} + η_U ∂_{ν_U} + η_W ∂_{σ²}) [ν_C ν_U σ^{2j}], the derivative of the NNGP prior variance of L_j.
+Gradient descent on the RNN then behaves like gradient descent on the scaled convolution (SCNN)
+ŷ_k = Σ_j ρ_j θ_j x_{k-j}, and converges to the minimum weighted-norm interpolant
+L(0) + R Xᵀ (X R Xᵀ)⁻¹ (y − X L(0)), R = diag(ρ_j²).
+
+Contents: :func:`lag_weights`, :func:`prior_variance`, :func:`init` → :class:`WideLinearRNN`, :func:`empirical`,
+:class:`SCNN`, :func:`lagged_design`, :func:`interpolant`, :func:`gd` → :class:`GDResult`, :func:`stable_lr`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import scipy.linalg as sla
+
+from rnnmem import _kernels_linear as KL
+from rnnmem._validate import as_array, as_rng, check_choice, check_int, check_positive
+from rnnmem.rnn import RNN
+
+__all__ = [
+    "PARAMETERIZATIONS",
+    "lag_weights",
+    "prior_variance",
+    "WideLinearRNN",
+    "init",
+    "empirical",
+    "SCNN",
+    "lagged_design",
+    "interpolant",
+    "stable_lr",
+    "GDResult",
+    "gd",
+]
+
+PARAMETERIZATIONS = ("ntk", "standard")
+
+
+# ---------------------------------------------------------------------------------------------------- closed forms
+def _lags(lags, name="lags") -> np.ndarray:
+    if isinstance(lags, (int, np.integer)) and not isinstance(lags, bool):
+        return np.arange(check_int(lags, name, minimum=1))
+    arr = np.asarray(lags)
+    if arr.ndim != 1 or arr.size == 0:
+        raise ValueError(f"{name} must be a positive int J (meaning lags 0..J-1) or a non-empty 1-D array of lags, "
+                         f"got shape {arr.shape}")
+    if arr.dtype.kind not in "iu":
+        if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
+            arr = arr.astype(np.int64)
+        else:
+            raise TypeError(f"{name} must hold non-negative integers, got dtype {arr.dtype}")
+    if arr.min() < 0:
+        raise ValueError(f"{name} must be non-negative, got minimum {arr.min()}")
+    return arr.astype(np.int64)
+
+
+def _lrs(lr_W, lr_U, lr_C):
+    return (check_positive(lr_W, "lr_W", strict=False), check_positive(lr_U, "lr_U", strict=False),
+            check_positive(lr_C, "lr_C", strict=False))
+
+
+def prior_variance(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0) -> np.ndarray:
+    """NNGP variance at initialisation Var L_j(0) = ν_C ν_U σ^{2j} (both parameterisations; THEORY.md §7b).
+
+    ``lags``: an int J (lags 0..J-1) or an array of non-negative integer lags.
+    """
+    j = _lags(lags).astype(float)
+    s2 = check_positive(sigma2, "sigma2", strict=False)
+    nu_C = check_positive(nu_C, "nu_C", strict=False)
+    nu_U = check_positive(nu_U, "nu_U", strict=False)
+    return nu_C * nu_U * s2**j
+
+
+def lag_weights(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0, parameterization: str = "ntk", *,
+                lr_W: float = 1.0, lr_U: float = 1.0, lr_C: float = 1.0) -> np.ndarray:
+    """Infinite-width lag weights ρ_j² = lim_{n→∞} G_jj of a linear elman RNN (THEORY.md §7b, derived form).
+
+    ntk:      ρ_j² = η_C ν_U σ^{2j} + η_U ν_C σ^{2j} + η_W j ν_C ν_U σ^{2(j-1)}
+    standard: ρ_j² = η_C ν_U σ^{2j} + η_W j ν_C ν_U σ^{2(j-1)}   (limit of G/n with learning rate η/n)
+
+    The three terms come from training C (‖W^jU‖²), U (‖CW^j‖²) and W (Σ_{a+b=j-1}‖CW^a‖²‖W^bU‖²); they equal
+    (η_C ∂_{ν_C} + η_U ∂_{ν_U} + η_W ∂_{σ²}) [ν_C ν_U σ^{2j}] (:func:`prior_variance`). σ² < 1: ρ_j² ~ jσ^{2j}
+    decays (bias toward short lags); σ² = 1: linear growth; σ² > 1: exponential growth.
+
+    Parameters
+    ----------
+    lags : int or array of int
+        An int J means lags 0..J-1.
+    sigma2 : float
+        σ² >= 0, variance scale of the recurrent weights.
+    nu_C, nu_U : float
+        Variances of the readout and input weights.
+    parameterization : {"ntk", "standard"}
+    lr_W, lr_U, lr_C : float
+        Per-block learning-rate multipliers η_W, η_U, η_C (0 freezes a block).
+
+    Returns
+    -------
+    ndarray of the lags' shape.
+
+    Examples
+    --------
+    >>> import rnnmem as rm
+    >>> rm.ntk.lag_weights(4, 1.0)      # σ² = 1: ρ_j² = 2 + j
+    array([2., 3., 4., 5.])
+    """
+    check_choice(parameterization, "parameterization", PARAMETERIZATIONS)
+    j = _lags(lags).astype(float)
+    s2 = check_positive(sigma2, "sigma2", strict=False)
+    nu_C = check_positive(nu_C, "nu_C", strict=False)
+    nu_U = check_positive(nu_U, "nu_U", strict=False)
+    eW, eU, eC = _lrs(lr_W, lr_U, lr_C)
+    pw = s2**j
+    pw1 = np.where(j > 0, s2 ** np.maximum(j - 1.0, 0.0), 0.0)
+    out = eC * nu_U * pw + eW * j * nu_C * nu_U * pw1
+    if parameterization == "ntk":
+        out = out + eU * nu_C * pw
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------- wide RNN
+@dataclass(frozen=True)
+class WideLinearRNN:
+    """A scalar-in, scalar-out linear elman RNN with its parameterisation and per-block learning-rate multipliers.
+
+    Stores the effective weights W (n, n), U (n,), C (n,) (for ``"ntk"``: W = A/√n, C = Γ/√n). Training with
+    :func:`gd` at learning rate η updates W -= η η_W/n ∇_W, C -= η η_C/n ∇_C and U -= η η_U κ ∇_U (κ = 1 for
+    ``"ntk"``, 1/n for ``"standard"``) — gradient descent on θ in either parameterisation — whose function-space
+    kernel is :func:`empirical` of this model.
+    """
+
+    W: np.ndarray
+    U: np.ndarray
+    C: np.ndarray
+    sigma2: float = 1.0
+    nu_C: float = 1.0
+    nu_U: float = 1.0
+    parameterization: str = "ntk"
+    lr_W: float = 1.0
+    lr_U: float = 1.0
+    lr_C: float = 1.0
+
+    def __post_init__(self):
+        W = as_array(self.W, "W", ndim=2)
+        n = W.shape[0]
+        if W.shape != (n, n):
+            raise ValueError(f"W must be square (n, n), got shape {W.shape}")
+        U = as_array(self.U, "U", shape=(n,))
+        C = as_array(self.C, "C", shape=(n,))
+        check_choice(self.parameterization, "parameterization", PARAMETERIZATIONS)
+        _lrs(self.lr_W, self.lr_U, self.lr_C)
+        for name, arr in (("W", W), ("U", U), ("C", C)):
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+
+    @property
+    def n(self) -> int:
+        """Width n."""
+        return self.W.shape[0]
+
+    def to_rnn(self) -> RNN:
+        """The equivalent :class:`rnnmem.RNN` (linear elman, b = 0, D = None)."""
+        return RNN(self.W, self.U[:, None], np.zeros(self.n), self.C[None, :], activation="linear")
+
+    def replace(self, **changes) -> WideLinearRNN:
+        """A copy with some fields changed."""
+        kw = {f: getattr(self, f) for f in self.__dataclass_fields__}
+        kw.update(changes)
+        return WideLinearRNN(**kw)
+
+    def markov(self, J: int) -> np.ndarray:
+        """Markov parameters L_j = C W^j U, j = 0..J-1, as a vector (J,)."""
+        J = check_int(J, "J", minimum=1)
+        Ku = np.empty((J, self.n))
+        KL.krylov(self.W, self.U, J, Ku)
+        return Ku @ self.C
+
+    def kernel(self, lags) -> np.ndarray:
+        """:func:`empirical` Gram matrix with this model's parameterisation and learning-rate multipliers."""
+        return empirical(self, lags)
+
+    def limit(self, lags) -> np.ndarray:
+        """:func:`lag_weights` of this model's σ², ν_C, ν_U, parameterisation and multipliers."""
+        return lag_weights(lags, self.sigma2, self.nu_C, self.nu_U, self.parameterization,
+                           lr_W=self.lr_W, lr_U=self.lr_U, lr_C=self.lr_C)
+
+
+def init(n: int, sigma2: float = 1.0, nu_C: float = 1.0, nu_U: float = 1.0, parameterization: str = "ntk", *,
+         lr_W: float = 1.0, lr_U: float = 1.0, lr_C: float = 1.0, rng=None) -> WideLinearRNN:
+    """Random wide linear elman RNN (module docstring; THEORY.md §7b).
+
+    Both parameterisations give the same distribution of the effective weights: W_ij ~ N(0, σ²/n),
+    U_i ~ N(0, ν_U), C_i ~ N(0, ν_C/n); they differ in what is trained (and so in the kernel). Same ``rng`` seed,
+    same model (W is drawn first, then U, then C).
+    """
+    n = check_int(n, "n", minimum=1)
+    check_choice(parameterization, "parameterization", PARAMETERIZATIONS)
+    s2 = check_positive(sigma2, "sigma2", strict=False)
+    nu_C = check_positive(nu_C, "nu_C", strict=False)
+    nu_U = check_positive(nu_U, "nu_U", strict=False)
+    gen = as_rng(rng)
+    W = gen.standard_normal((n, n)) * np.sqrt(s2 / n)
+    U = gen.standard_normal(n) * np.sqrt(nu_U)
+    C = gen.standard_normal(n) * np.sqrt(nu_C / n)
+    return WideLinearRNN(W, U, C, s2, nu_C, nu_U, parameterization, lr_W, lr_U, lr_C)
+
+
+def _scalar_linear(model):
+    """(W, U, C) vectors of a scalar linear elman model (RNN or WideLinearRNN)."""
+    if isinstance(model, WideLinearRNN):
+        return model.W, model.U, model.C
+    if not isinstance(model, RNN):
+        if hasattr(model, "to_rnn"):
+            model = model.to_rnn()
+        else:
+            raise TypeError(f"model must be an rnnmem.RNN or ntk.WideLinearRNN, got {type(model).__name__}")
+    if model.activation != "linear" or model.cell != "elman":
+        raise ValueError(f"the Markov-parameter Gram needs a linear elman RNN; got cell={model.cell!r}, "
+                         f"activation={model.activation!r}")
+    if model.inputs != 1 or model.outputs != 1:
+        raise ValueError(f"the Markov-parameter Gram needs scalar input and output; got d={model.inputs}, "
+                         f"p={model.outputs}")
+    return np.ascontiguousarray(model.W), np.ascontiguousarray(model.U[:, 0]), np.ascontiguousarray(model.C[0])
+
+
+def _krylov_pair(W, U, C, J):
+    """Rows W^b U and (W^a)ᵀ Cᵀ, b, a = 0..J-1: arrays (J, n)."""
+    n = W.shape[0]
+    Ku = np.empty((J, n))
+    Kc = np.empty((J, n))
+    KL.krylov(W, U, J, Ku)
+    KL.krylov(W, C, J, Kc, transpose=True)
+    return Ku, Kc
+
+
+def _markov_vjp(Ku, Kc, g):
+    """Gradients (∇_W, ∇_U, ∇_C) of Σ_j g_j L_j, L_j = C W^j U, from the Krylov rows Ku[b] = W^bU, Kc[a] = (W^a)ᵀCᵀ.
+
+    ∇_C = Σ_j g_j u_j, ∇_U = Σ_j g_j c_j, ∇_W = Σ_{a+b+1<J} g_{a+b+1} c_a u_bᵀ = Kc[:-1]ᵀ H Ku[:-1] with the Hankel
+    matrix H[a, b] = g[a+b+1] (0 where a+b+1 >= J).
+    """
+    J = g.shape[0]
+    gC = g @ Ku
+    gU = g @ Kc
+    if J == 1:
+        return np.zeros((Ku.shape[1], Ku.shape[1])), gU, gC
+    idx = np.arange(J - 1)
+    hank = idx[:, None] + idx[None, :] + 1
+    H = np.where(hank < J, g[np.minimum(hank, J - 1)], 0.0)
+    return Kc[:-1].T @ (H @ Ku[:-1]), gU, gC
+
+
+def empirical(model, lags, *, parameterization: str | None = None, lr_W: float | None = None,
+              lr_U: float | None = None, lr_C: float | None = None, blocks: bool = False):
+    """Empirical Gram matrix G_ij = Σ_b η_b ⟨∇_{θ_b} L_i, ∇_{θ_b} L_j⟩ of the Markov parameters (THEORY.md §7b).
+
+    Exact and vectorised, without forming any n×n gradient: with u_b = W^b U and c_a = (W^a)ᵀ Cᵀ,
+    ∇_C L_j = u_j, ∇_U L_j = c_j, ∇_W L_j = Σ_{a+b=j-1} c_a u_bᵀ, hence
+    G^C_ij = ⟨u_i, u_j⟩, G^U_ij = ⟨c_i, c_j⟩, G^W_ij = Σ_{a<i} Σ_{a'<j} ⟨c_a, c_a'⟩ ⟨u_{i-1-a}, u_{j-1-a'}⟩.
+    Cost: 2J matrix-vector products (O(J n²)) plus O(J⁴) for G^W — widths of several thousand take well under a
+    second. Then ``"ntk"``: G = η_W G^W/n + η_U G^U + η_C G^C/n (gradients w.r.t. A = √n W, B = U, Γ = √n C);
+    ``"standard"``: G = (η_W G^W + η_U G^U + η_C G^C)/n (gradients w.r.t. W, U, C, learning rate η/n). Both
+    converge to diag(:func:`lag_weights`) as n → ∞, off-diagonals ~ n^{-1/2}.
+
+    Parameters
+    ----------
+    model : rnnmem.RNN (linear elman, d = p = 1) or WideLinearRNN
+        b and D do not enter (they are not part of θ here).
+    lags : int J (lags 0..J-1) or array of lags
+    parameterization, lr_W, lr_U, lr_C :
+        Default: the model's own (WideLinearRNN) or ``"ntk"`` and 1.0 (RNN).
+    blocks : bool
+        Also return the three per-block Grams {"W", "U", "C"} (already scaled as they enter G).
+
+    Returns
+    -------
+    G : ndarray (len(lags), len(lags))  (and a dict of blocks if ``blocks``)
+    """
+    W, U, C = _scalar_linear(model)
+    wide = isinstance(model, WideLinearRNN)
+    if parameterization is None:
+        parameterization = model.parameterization if wide else "ntk"
+    check_choice(parameterization, "parameterization", PARAMETERIZATIONS)
+    eW, eU, eC = (getattr(model, f"lr_{b}") if wide else 1.0 for b in "WUC")
+    eW, eU, eC = _lrs(eW if lr_W is None else lr_W, eU if lr_U is None else lr_U, eC if lr_C is None else lr_C)
+    lg = _lags(lags)
+    J = int(lg.max()) + 1
+    n = W.shape[0]
+    Ku, Kc = _krylov_pair(W, U, C, J)
+    Gu = Ku @ Ku.T
+    Gc = Kc @ Kc.T
+    Gw = np.empty((J, J))
+    KL.gram_w(Gc, Gu, Gw)
+    if parameterization == "ntk":
+        sW, sU, sC = eW / n, eU, eC / n
+    else:
+        sW, sU, sC = eW / n, eU / n, eC / n
+    sel = np.ix_(lg, lg)
+    parts = {"W": sW * Gw[sel], "U": sU * Gc[sel], "C": sC * Gu[sel]}
+    G = parts["W"] + parts["U"] + parts["C"]
+    return (G, parts) if blocks else G
+
+
+# ---------------------------------------------------------------------------------------------------- SCNN, data
+@dataclass(frozen=True)
+class SCNN:
+    """Scaled 1-D convolution ŷ_k = Σ_{j<J} ρ_j θ_j x_{k-j} (THEORY.md §7b): the infinite-width equivalent of the
+    linear RNN. Its impulse response is L = ρ ∘ θ; gradient descent on θ moves L with the kernel R = diag(ρ_j²).
+
+    Attributes
+    ----------
+    rho2 : ndarray (J,)
+        Lag weights ρ_j² > 0 (e.g. :func:`lag_weights`).
+    theta : ndarray (J,)
+        Trainable coefficients.
+    """
+
+    rho2: np.ndarray
+    theta: np.ndarray
+
+    def __post_init__(self):
+        r = as_array(self.rho2, "rho2", ndim=1)
+        if np.any(r <= 0):
+            raise ValueError(f"rho2 must be positive, got minimum {r.min()}")
+        t = as_array(self.theta, "theta", shape=(r.shape[0],))
+        for name, arr in (("rho2", r), ("theta", t)):
+            arr.flags.writeable = False
+            object.__setattr__(self, name, arr)
+
+    @classmethod
+    def from_response(cls, L, rho2) -> SCNN:
+        """The SCNN with impulse response L: θ = L/ρ (same initial function as a given RNN)."""
+        rho2 = as_array(rho2, "rho2", ndim=1)
+        L = as_array(L, "L", shape=(rho2.shape[0],))
+        return cls(rho2, L / np.sqrt(rho2))
+
+    @property
+    def J(self) -> int:
+        """Number of lags."""
+        return self.rho2.shape[0]
+
+    def markov(self, J: int | None = None) -> np.ndarray:
+        """Impulse response L_j = ρ_j θ_j (zero beyond the last lag), j = 0..J-1."""
+        L = np.sqrt(self.rho2) * self.theta
+        if J is None:
+            return L
+        J = check_int(J, "J", minimum=1)
+        return np.concatenate([L, np.zeros(max(0, J - L.size))])[:J]
+
+    def __call__(self, x) -> np.ndarray:
+        """Outputs (B, T) of inputs (B, T) (or (B, T, 1) → (B, T, 1)): causal convolution with :meth:`markov`."""
+        arr = as_array(x, "x", ndim=(2, 3))
+        three = arr.ndim == 3
+        if three and arr.shape[2] != 1:
+            raise ValueError(f"x must be (B, T) or (B, T, 1), got shape {arr.shape}")
+        X = arr[..., 0] if three else arr
+        B, T = X.shape
+        y = lagged_design(X, self.J) @ self.markov()
+        y = y.reshape(B, T)
+        return y[..., None] if three else y
+
+
+def lagged_design(x, J: int, *, last_only: bool = False) -> np.ndarray:
+    """Design matrix of a causal convolution: rows X[(b, k), j] = x[b, k - j] (0 when k < j), j = 0..J-1.
+
+    Then ``X @ L`` is y_k = Σ_{j<J} L_j x_{k-j} for every (b, k) in row-major order (b outer), or only k = T-1 with
+    ``last_only``. x: (B, T) or (B, T, 1).
+    """
+    arr = as_array(x, "x", ndim=(2, 3))
+    if arr.ndim == 3:
+        if arr.shape[2] != 1:
+            raise ValueError(f"x must be (B, T) or (B, T, 1), got shape {arr.shape}")
+        arr = arr[..., 0]
+    J = check_int(J, "J", minimum=1)
+    B, T = arr.shape
+    pad = np.concatenate([np.zeros((B, J - 1)), arr], axis=1)  # pad[b, J-1+k] = x[b, k]
+    win = np.lib.stride_tricks.sliding_window_view(pad, J, axis=1)[:, :, ::-1]  # (B, T, J): x[b, k-j]
+    if last_only:
+        return np.ascontiguousarray(win[:, -1, :])
+    return np.ascontiguousarray(win.reshape(B * T, J))
+
+
+def _design(X, y):
+    X = as_array(X, "X", ndim=2)
+    y = as_array(y, "y", shape=(X.shape[0],))
+    return X, y
+
+
+def interpolant(X, y, rho2, L0=None) -> np.ndarray:
+    """Minimum weighted-norm interpolant L̂ = argmin Σ_j (L_j − L0_j)²/ρ_j² subject to X L = y (THEORY.md §7b).
+
+    = L0 + R Xᵀ (X R Xᵀ)⁻¹ (y − X L0), R = diag(ρ_j²), when X R Xᵀ is invertible; computed as
+    L0 + R^{1/2} (X R^{1/2})⁺ (y − X L0) by an SVD least-squares solve (``gelsd``), which is the limit of gradient
+    descent from L0 in every case (least squares when the system is inconsistent).
+
+    Parameters
+    ----------
+    X : array (N, J)
+        Design matrix (:func:`lagged_design`).
+    y : array (N,)
+    rho2 : array (J,)
+        Positive weights.
+    L0 : array (J,), optional
+        Initial impulse response (default 0).
+    """
+    X, y = _design(X, y)
+    J = X.shape[1]
+    rho2 = as_array(rho2, "rho2", shape=(J,))
+    if np.any(rho2 <= 0):
+        raise ValueError(f"rho2 must be positive, got minimum {rho2.min()}")
+    L0 = np.zeros(J) if L0 is None else as_array(L0, "L0", shape=(J,))
+    r = np.sqrt(rho2)
+    z = sla.lstsq(X * r, y - X @ L0, lapack_driver="gelsd")[0]
+    return L0 + r * z
+
+
+def stable_lr(X, rho2, fraction: float = 1.0) -> float:
+    """``fraction`` / λ_max of the function-space GD operator (2/N) R^{1/2} Xᵀ X R^{1/2} (mse loss).
+
+    Gradient descent on the SCNN (and the wide RNN) converges for η < 2/λ_max; ``fraction = 1`` is the largest step
+    without oscillation in the top eigendirection.
+    """
+    X = as_array(X, "X", ndim=2)
+    rho2 = as_array(rho2, "rho2", shape=(X.shape[1],))
+    fraction = check_positive(fraction, "fraction")
+    Z = X * np.sqrt(rho2)
+    lam = 2.0 / X.shape[0] * np.linalg.norm(Z, 2) ** 2
+    return fraction / lam
+
+
+@dataclass
+class GDResult:
+    """Outcome of :func:`gd`: the trained model, the loss curves (one entry per step, before the step, plus the
+    final value) and the impulse responses L_0..L_{J-1} at the recorded steps."""
+
+    model: object
+    train_loss: np.ndarray
+    test_loss: np.ndarray | None
+    steps: np.ndarray
+    responses: np.ndarray
+    info: dict = field(default_factory=dict)
+
+
+def _mse(X, L, y):
+    r = X @ L - y
+    return float(r @ r / r.size)
+
+
+def gd(model, X, y, *, lr: float, steps: int, X_test=None, y_test=None, record_every: int | None = None) -> GDResult:
+    """Full-batch gradient descent on the mse loss mean((X L − y)²) of a convolutional model (THEORY.md §7b).
+
+    ``model`` is a :class:`WideLinearRNN` (the linear RNN in its parameterisation, with exact gradients through
+    the Markov parameters: ∂loss/∂L = (2/N) Xᵀ r, then ∇_C = Σ_j g_j W^jU, ∇_U = Σ_j g_j (W^j)ᵀCᵀ,
+    ∇_W = Σ_{a+b<J-1} g_{a+b+1} (W^a)ᵀCᵀ (W^bU)ᵀ — the same numbers BPTT gives, in O(J n²) per step) or an
+    :class:`SCNN` (θ ← θ − η ρ ∘ ∂loss/∂L). X has J columns: lags 0..J-1 (:func:`lagged_design`).
+
+    Parameters
+    ----------
+    model : WideLinearRNN or SCNN
+    X, y : arrays (N, J), (N,)
+    lr : float
+        η (see :func:`stable_lr`).
+    steps : int
+    X_test, y_test : optional held-out design and targets (test loss recorded at every step)
+    record_every : int, optional
+        Record the impulse response every this many steps (default: about 50 records).
+
+    Returns
+    -------
+    GDResult
+    """
+    X, y = _design(X, y)
+    N, J = X.shape
+    lr = check_positive(lr, "lr")
+    steps = check_int(steps, "steps", minimum=0)
+    if (X_test is None) != (y_test is None):
+        raise ValueError("give both X_test and y_test or neither")
+    if X_test is not None:
+        X_test, y_test = _design(X_test, y_test)
+        if X_test.shape[1] != J:
+            raise ValueError(f"X_test has {X_test.shape[1]} columns, X has {J}")
+    every = max(1, steps // 50) if record_every is None else check_int(record_every, "record_every", minimum=1)
+    train, test, rec_steps, recs = [], [], [], []
+    if isinstance(model, SCNN):
+        if model.J != J:
+            raise ValueError(f"the SCNN has {model.J} lags but X has {J} columns")
+        r = np.sqrt(model.rho2)
+        theta = model.theta.copy()
+        for t in range(steps + 1):
+            L = r * theta
+            res = X @ L - y
+            train.append(float(res @ res / N))
+            if X_test is not None:
+                test.append(_mse(X_test, L, y_test))
+            if t % every == 0 or t == steps:
+                rec_steps.append(t)
+                recs.append(L.copy())
+            if t < steps:
+                theta -= lr * r * (2.0 / N) * (X.T @ res)
+        out = SCNN(model.rho2, theta)
+    elif isinstance(model, WideLinearRNN):
+        n = model.n
+        W, U, C = model.W.copy(), model.U.copy(), model.C.copy()
+        kU = 1.0 if model.parameterization == "ntk" else 1.0 / n
+        aW, aU, aC = lr * model.lr_W / n, lr * model.lr_U * kU, lr * model.lr_C / n
+        for t in range(steps + 1):
+            with np.errstate(over="ignore", invalid="ignore"):
+                Ku, Kc = _krylov_pair(W, U, C, J)
+                L = Ku @ C
+            if not np.all(np.isfinite(L)):
+                raise FloatingPointError(f"gd diverged at step {t} (non-finite Markov parameters); reduce lr")
+            res = X @ L - y
+            train.append(float(res @ res / N))
+            if X_test is not None:
+                test.append(_mse(X_test, L, y_test))
+            if t % every == 0 or t == steps:
+                rec_steps.append(t)
+                recs.append(L.copy())
+            if t == steps:
+                break
+            gW, gU, gC = _markov_vjp(Ku, Kc, (2.0 / N) * (X.T @ res))
+            W -= aW * gW
+            U -= aU * gU
+            C -= aC * gC
+        out = model.replace(W=W, U=U, C=C)
+    else:
+        raise TypeError(f"model must be a WideLinearRNN or an SCNN, got {type(model).__name__}")
+    return GDResult(out, np.array(train), np.array(test) if X_test is not None else None,
+                    np.array(rec_steps), np.array(recs), {"lr": lr, "steps": steps})

@@ -85,7 +85,12 @@ def numpy_batched_vjp(W, U, b, C, x, dy):
 
 
 def pin_threads(n):
+    """Pin numba's and every loaded BLAS's thread count (import everything first: threadpoolctl only limits
+    libraries that are already loaded, and numba's np.dot uses scipy's OpenBLAS, not numpy's)."""
     import numba
+    import scipy.linalg  # noqa: F401  (loads scipy's BLAS)
+
+    import rnnmem  # noqa: F401
 
     numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
     try:

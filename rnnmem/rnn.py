@@ -12,6 +12,7 @@ Activations σ: ``tanh``, ``linear`` (identity), ``hardtanh`` (clip to [-1, 1]),
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,6 +86,25 @@ def _pick_variant(m: int, rows: int, T: int) -> str:
     return "rows"
 
 
+#: per-step products of fewer multiply-adds than this (rows * m * m) run with one BLAS thread: a multi-threaded
+#: BLAS is slower on them (measured on two cores: 2x at m = 16, B = 32; 8 % at m = 256, B = 32; threads help from
+#: m = 256, B = 128 on; on a busy machine much worse, as idle BLAS threads spin)
+BLAS_THREADED_MIN_WORK = 1 << 22
+_BLAS_CONTROLLER = None
+
+
+def _blas_threads(variant: str, rows: int, m: int):
+    """Context: one BLAS thread around the per-step products of the ``blas`` variant unless they are large."""
+    global _BLAS_CONTROLLER
+    if variant != "blas" or rows * m * m >= BLAS_THREADED_MIN_WORK:
+        return contextlib.nullcontext()
+    if _BLAS_CONTROLLER is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS_CONTROLLER = ThreadpoolController()
+    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+
+
 _FORWARD = {"rows": K.forward_rows, "parallel": K.forward_rows_parallel, "blas": K.forward_blas}
 _BACKWARD = {"rows": K.backward_rows, "parallel": K.backward_rows_parallel, "blas": K.backward_blas}
 
@@ -104,7 +124,8 @@ def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
     a, c = _cell_coefficients(cell, dt)
     variant = variant or _pick_variant(m, S * B, T)
     wt = np.ascontiguousarray(W.transpose(0, 2, 1))
-    _FORWARD[variant](wt, uxb, B, a, c, K.ACTIVATIONS[activation], s, dz, need_deriv)
+    with _blas_threads(variant, S * B, m):
+        _FORWARD[variant](wt, uxb, B, a, c, K.ACTIVATIONS[activation], s, dz, need_deriv)
     return s, dz
 
 
@@ -401,7 +422,9 @@ class RNN:
         dY_tm = np.ascontiguousarray(dY.transpose(1, 0, 2))  # (T, B, p)
         gz = np.empty_like(dz)
         a, _ = _cell_coefficients(self._cell, self._dt)
-        _BACKWARD[_pick_variant(m, B, T)](self._W[None], self._C[None], dY_tm, dz, B, a, gz)
+        variant = _pick_variant(m, B, T)
+        with _blas_threads(variant, B, m):
+            _BACKWARD[variant](self._W[None], self._C[None], dY_tm, dz, B, a, gz)
         if check_finite:
             _check_states(gz, "backpropagated gradients")
         gz2 = gz.reshape(T * B, m)

@@ -373,7 +373,7 @@ def _trajectory(rnn, x, check_finite=True):
     if check_finite:
         _check_states(s)
     a, _ = _cell_coefficients(rnn.cell, rnn.dt)
-    return rnn, squeeze, np.ascontiguousarray(dz.transpose(1, 0, 2)), a  # dz: (B, T, m)
+    return rnn, squeeze, np.array(dz.transpose(1, 0, 2), order="C", copy=True), a  # dz: (B, T, m), own copy
 
 
 def trajectory_gain(rnn, x, j_max: int) -> np.ndarray:

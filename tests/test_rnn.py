@@ -415,3 +415,18 @@ def test_kernel_tanh_is_within_3_ulp_of_numpy():
     ulp = np.abs(got - ref) / np.spacing(np.abs(ref))
     assert ulp.max() <= 3.0
     assert np.isnan(K.tanh(np.nan))
+
+
+def test_returned_arrays_never_alias_the_reused_workspace():
+    """Internal buffers are reused across calls; what a call returned must not change on the next call."""
+    rng = np.random.default_rng(0)
+    for B in (1, 3):
+        model = rm.RNN.random(5, 2, 2, cell="euler", dt=0.2, rng=B)
+        x1, x2 = rng.normal(size=(B, 9, 2)), rng.normal(size=(B, 9, 2))
+        h1, y1, g1 = model.states(x1), model(x1), model.vjp(x1, np.ones((B, 9, 2)))
+        saved = [h1.copy(), y1.copy(), g1.x.copy(), g1.W.copy()]
+        model.states(x2), model(x2), model.vjp(x2, np.ones((B, 9, 2)))
+        for a, b in zip([h1, y1, g1.x, g1.W], saved, strict=True):
+            np.testing.assert_array_equal(a, b)
+    rm.rnn.clear_workspace()
+    np.testing.assert_array_equal(model(x1), y1)

@@ -206,9 +206,15 @@ def main():
                 lambda W=W, U=U, b=b, C=C, x=x, dy=dy: naive.vjp(W, U, b, C, None, x, dy, "elman", "tanh", 1.0),
                 1 if B * T > 5000 else args.repeats, budget=5.0)
         t_th = torch_times.get(f"{m},{B},{T}", float("nan"))
-        ratios = f"numpy-batched {t_np / t_rm:6.1f}x, naive {t_nv / t_rm:7.1f}x, torch {t_th / t_rm:6.1f}x"
-        print(f"{str((m, B, T)):>16} {t_rm * 1e3:8.2f}ms {t_np * 1e3:12.2f}ms {t_nv * 1e3:8.1f}ms "
-              f"{t_th * 1e3:8.2f}ms   {ratios}")
+
+        def ms(t, width, digits=2):
+            return f"{t * 1e3:{width}.{digits}f}ms" if t == t else f"{'-':>{width + 2}}"
+
+        def ratio(t, width, base=t_rm):
+            return f"{t / base:{width}.1f}x" if t == t else f"{'-':>{width + 1}}"
+
+        ratios = f"numpy-batched {ratio(t_np, 6)}, naive {ratio(t_nv, 7)}, torch {ratio(t_th, 6)}"
+        print(f"{str((m, B, T)):>16} {ms(t_rm, 8)} {ms(t_np, 12)} {ms(t_nv, 8, 1)} {ms(t_th, 8)}   {ratios}")
 
 
 if __name__ == "__main__":

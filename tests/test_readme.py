@@ -17,7 +17,7 @@ def test_readme_example_runs(capsys):
         assert len([ln for ln in code.splitlines() if ln.strip()]) <= 12
         exec(compile(code, "README.md", "exec"), {})
     out = capsys.readouterr().out
-    assert "(8, 200, 1)" in out
+    assert "(8, 200, 1) 0.0304 exponential 0.402 0.394" in out
 
 
 def test_readme_commands_match_ci():

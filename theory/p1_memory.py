@@ -122,16 +122,23 @@ def _corner_jacobian(v: np.ndarray) -> np.ndarray:
                  "(Hurwitz: eigenvalue −1, a Jordan block) the v-dynamics have several attractors, so the memory "
                  "of large inputs need not decay although the linearisation at rest is stable.")
 def fig11(ctx: Context) -> Result:
-    n = ctx.pick(21, 61, 121)
+    n = ctx.pick(21, 61, 101)
     dt = 0.05
     T = ctx.pick(2000, 6000, 20000)
     lim = 6.0
     g = np.linspace(-lim, lim, n)
     X = np.array([[a, c] for c in g for a in g])  # x = (x1, x2) on a grid, U = I, b = 0 -> v(0+) = tanh(x)
     rnn = rm.RNN(FIG11_W, np.eye(2), np.zeros(2), np.eye(2), cell="euler", activation="tanh", dt=dt)
-    H = rnn.states(np.broadcast_to(X[:, None, :], (len(X), T, 2)))
-    v = (H[:, 1:] - H[:, :-1]) / dt  # v_k = tanh(W h_k + x): the v-dynamics of the euler cell
-    v_end = v[:, -1]
+    idx = np.linspace(0, len(X) - 1, 60).astype(int)  # trajectories kept for the figure
+    v_end = np.empty((len(X), 2))
+    v_plot = {}
+    for lo in range(0, len(X), 512):  # chunks keep memory at 512·T·2 doubles
+        Xc = X[lo:lo + 512]
+        H = rnn.states(np.broadcast_to(Xc[:, None, :], (len(Xc), T, 2)))
+        v = (H[:, 1:] - H[:, :-1]) / dt  # v_k = tanh(W h_k + x): the v-dynamics of the euler cell
+        v_end[lo:lo + len(Xc)] = v[:, -1]
+        for i in idx[(idx >= lo) & (idx < lo + len(Xc))]:
+            v_plot[int(i)] = v[i - lo]
     labels = np.round(v_end, 1) + 0.0
     uniq, inverse, counts = np.unique(labels, axis=0, return_inverse=True, return_counts=True)
     inverse = inverse.ravel()
@@ -145,8 +152,8 @@ def fig11(ctx: Context) -> Result:
     amp = np.abs(X).max(axis=1)
     small = (amp <= 1.0) & (amp > 0)
     large = amp >= 4.0
-    mem_small = np.abs(v[small, -1]).max(axis=1) / amp[small]
-    mem_large = np.abs(v[large, -1]).max(axis=1) / amp[large]
+    mem_small = np.abs(v_end[small]).max(axis=1) / amp[small]
+    mem_large = np.abs(v_end[large]).max(axis=1) / amp[large]
     passed = bool(n_attr >= 3 and np.max(mem_small) < 1e-6 and np.median(mem_large) > 0.1)
 
     import matplotlib.pyplot as plt
@@ -160,10 +167,9 @@ def fig11(ctx: Context) -> Result:
     axes[0].set_ylabel("x₂")
     axes[0].set_title(f"basins at t = {T * dt:.0f}")
     axes[0].legend(fontsize=7, loc="upper left")
-    idx = np.linspace(0, len(X) - 1, 60).astype(int)
-    for i in idx:
-        axes[1].plot(v[i, :, 0], v[i, :, 1], lw=0.6, color=cmap(inverse[i] % 10))
-        axes[1].plot(v[i, 0, 0], v[i, 0, 1], ".", color="k", ms=2)
+    for i, vi in v_plot.items():
+        axes[1].plot(vi[:, 0], vi[:, 1], lw=0.6, color=cmap(inverse[i] % 10))
+        axes[1].plot(vi[0, 0], vi[0, 1], ".", color="k", ms=2)
     axes[1].set_xlim(-1.05, 1.05)
     axes[1].set_ylim(-1.05, 1.05)
     axes[1].set_xlabel("v₁")
@@ -216,7 +222,8 @@ def _fig3_student(args):
     y_test = teacher(x_test)
     curve = rm.perturbation_error(model, y_test, betas, x=x_test, samples=5, error="mse", rng=rng)
     return {"m": m, "sigma": sigma, "train_loss": float(res.history["loss"][-1]),
-            "E0": float(curve.nominal), "rel_E0": float(curve.nominal / y_test.var()), "errors": curve.errors.tolist(), "radius": float(curve.stability_radius()),
+            "E0": float(curve.nominal), "rel_E0": float(curve.nominal / y_test.var()),
+            "errors": curve.errors.tolist(), "radius": float(curve.stability_radius()),
             "abscissa_student": float(np.max(np.linalg.eigvals(model.W).real))}
 
 

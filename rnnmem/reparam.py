@@ -44,7 +44,7 @@ from typing import Any
 import numpy as np
 
 from rnnmem._validate import as_array, as_rng, check_choice, check_int, check_positive
-from rnnmem.rnn import ACTIVATIONS, CELLS, RNN
+from rnnmem.rnn import RNN, _FrozenModel, _validate_blocks
 
 __all__ = [
     "Transform",
@@ -184,11 +184,7 @@ class ReparamGradients:
         return out
 
 
-def _rebuild(kwargs):
-    return ReparamRNN(**kwargs)
-
-
-class ReparamRNN:
+class ReparamRNN(_FrozenModel):
     """An RNN whose recurrent matrix is W = −diag(f(w)) or W = −Pᵀ diag(f(w)) P (module docstring).
 
     Parameters
@@ -224,52 +220,22 @@ class ReparamRNN:
     def __init__(self, w, U, b, C, D=None, *, P=None, f: str | Transform = "exp", cell: str = "euler",
                  activation: str = "tanh", dt: float = 1.0):
         f = transform(f)
-        cell = check_choice(cell, "cell", CELLS)
-        activation = check_choice(activation, "activation", ACTIVATIONS)
-        dt = check_positive(dt, "dt")
         w = as_array(w, "w", ndim=1)
         m = w.shape[0]
         if P is not None:
             P = as_array(P, "P", shape=(m, m))
-        U = as_array(U, "U", shape=(m, None))
-        b = as_array(b, "b", shape=(m,))
-        C = as_array(C, "C", shape=(None, m))
-        if D is not None:
-            D = as_array(D, "D", shape=(C.shape[0], U.shape[1]))
+        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt)
         fw = f(w)
         if not np.isfinite(fw).all():
             raise ValueError(f"f(w) is not finite for f={f.name!r} (w has an entry where f overflows or is "
                              "undefined, e.g. w = 0 for 'inverse')")
-        for arr in (w, P, U, b, C, D):
-            if arr is not None:
-                arr.flags.writeable = False
-        for name, val in zip(self.__slots__, (w, P, U, b, C, D, f, cell, activation, dt), strict=True):
-            object.__setattr__(self, name, val)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"ReparamRNN is immutable; use model.replace({name.lstrip('_')}=...)")
-
-    def __reduce__(self):
-        return (_rebuild, (self._kwargs(),))
-
-    def _kwargs(self) -> dict[str, Any]:
-        return dict(w=self._w, P=self._P, U=self._U, b=self._b, C=self._C, D=self._D, f=self._f,
-                    cell=self._cell, activation=self._activation, dt=self._dt)
+        self._freeze(w=w, P=P, U=U, b=b, C=C, D=D, f=f, cell=cell, activation=activation, dt=dt)
 
     # ------------------------------------------------------------------ fields
     w = property(lambda self: self._w, doc="Raw recurrent parameters (m,), read-only.")
     P = property(lambda self: self._P, doc="Raw mixing matrix (m, m) (symmetric structure) or None.")
-    U = property(lambda self: self._U, doc="Input weights (m, d).")
-    b = property(lambda self: self._b, doc="Bias (m,).")
-    C = property(lambda self: self._C, doc="Readout (p, m).")
-    D = property(lambda self: self._D, doc="Feed-through (p, d) or None.")
     f = property(lambda self: self._f, doc="The :class:`Transform` f.")
-    cell = property(lambda self: self._cell, doc='"elman" or "euler".')
-    activation = property(lambda self: self._activation, doc="Activation name.")
-    dt = property(lambda self: self._dt, doc="Time step Δt.")
     hidden = property(lambda self: self._w.shape[0], doc="Hidden width m.")
-    inputs = property(lambda self: self._U.shape[1], doc="Input features d.")
-    outputs = property(lambda self: self._C.shape[0], doc="Output features p.")
     structure = property(lambda self: "diagonal" if self._P is None else "symmetric",
                          doc='"diagonal" (W = −diag(f(w))) or "symmetric" (W = −Pᵀ diag(f(w)) P).')
 
@@ -301,12 +267,7 @@ class ReparamRNN:
 
         The structure cannot change through ``P=None``/``P=array`` unless asked for explicitly.
         """
-        kw = self._kwargs()
-        unknown = set(changes) - set(kw)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; fields are {sorted(kw)}")
-        kw.update(changes)
-        return ReparamRNN(**kw)
+        return super().replace(**changes)
 
     def to_rnn(self) -> RNN:
         """The effective :class:`rnnmem.RNN`: W = −Pᵀ diag(f(w)) P, same U, b, C, D, cell, activation, dt."""

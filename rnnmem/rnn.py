@@ -217,11 +217,71 @@ def simulate_stack(W, U, b, C, D, x, *, cell="elman", activation="tanh", dt=1.0,
     return np.ascontiguousarray(y)
 
 
-def _rebuild(kwargs):
-    return RNN(**kwargs)
+def _rebuild(cls, kwargs):
+    return cls(**kwargs)
 
 
-class RNN:
+def _validate_blocks(m: int, U, b, C, D, cell, activation, dt):
+    """The validation shared by every cell model: U (m, d), b (m,), C (p, m), D (p, d) or None, the names and dt."""
+    cell = check_choice(cell, "cell", CELLS)
+    activation = check_choice(activation, "activation", ACTIVATIONS)
+    dt = check_positive(dt, "dt")
+    U = as_array(U, "U", shape=(m, None))
+    b = as_array(b, "b", shape=(m,))
+    C = as_array(C, "C", shape=(None, m))
+    if D is not None:
+        D = as_array(D, "D", shape=(C.shape[0], U.shape[1]))
+    return U, b, C, D, cell, activation, dt
+
+
+class _FrozenModel:
+    """Immutable-model mechanics shared by :class:`RNN` and the reparameterised models of ``rnnmem.reparam``.
+
+    A subclass lists its fields as ``__slots__ = ("_<field>", ...)`` in the order of its constructor's keywords,
+    sets them once with :meth:`_freeze` (arrays become read-only) and gets ``replace``, pickling and the fields
+    common to every cell model (U, b, C, D, cell, activation, dt, inputs, outputs).
+    """
+
+    __slots__ = ()
+
+    def _freeze(self, **fields) -> None:
+        for name, val in fields.items():
+            if isinstance(val, np.ndarray):
+                val.flags.writeable = False
+            object.__setattr__(self, "_" + name, val)
+
+    def __setattr__(self, name, value):
+        raise AttributeError(f"{type(self).__name__} is immutable; use model.replace({name.lstrip('_')}=...) for a "
+                             "modified copy")
+
+    def __reduce__(self):
+        return (_rebuild, (type(self), self._kwargs()))
+
+    def _kwargs(self) -> dict[str, Any]:
+        return {slot[1:]: getattr(self, slot) for slot in self.__slots__}
+
+    def replace(self, **changes):
+        """A new model with the given fields changed, validated again (the fields are the constructor's
+        arguments)."""
+        kw = self._kwargs()
+        unknown = set(changes) - set(kw)
+        if unknown:
+            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; fields are {sorted(kw)}")
+        kw.update(changes)
+        return type(self)(**kw)
+
+    U = property(lambda self: self._U, doc="Input weights (m, d), read-only.")
+    b = property(lambda self: self._b, doc="Bias (m,), read-only.")
+    C = property(lambda self: self._C, doc="Readout (p, m), read-only.")
+    D = property(lambda self: self._D, doc="Feed-through (p, d) or None, read-only.")
+    cell = property(lambda self: self._cell, doc='"elman" or "euler".')
+    activation = property(lambda self: self._activation, doc="Activation name.")
+    dt = property(lambda self: self._dt, doc="Time step Δt.")
+    inputs = property(lambda self: self._U.shape[1], doc="Input features d.")
+    outputs = property(lambda self: self._C.shape[0], doc="Output features p.")
+
+
+class RNN(_FrozenModel):
     """An immutable recurrent network of the ``elman`` or ``euler`` cell (module docstring, THEORY.md §1).
 
     Parameters
@@ -266,46 +326,16 @@ class RNN:
     __slots__ = ("_W", "_U", "_b", "_C", "_D", "_cell", "_activation", "_dt")
 
     def __init__(self, W, U, b, C, D=None, *, cell: str = "elman", activation: str = "tanh", dt: float = 1.0):
-        cell = check_choice(cell, "cell", CELLS)
-        activation = check_choice(activation, "activation", ACTIVATIONS)
-        dt = check_positive(dt, "dt")
         W = as_array(W, "W", ndim=2)
         m = W.shape[0]
         if W.shape != (m, m):
             raise ValueError(f"W must be square (m, m), got shape {W.shape}")
-        U = as_array(U, "U", shape=(m, None))
-        b = as_array(b, "b", shape=(m,))
-        C = as_array(C, "C", shape=(None, m))
-        if D is not None:
-            D = as_array(D, "D", shape=(C.shape[0], U.shape[1]))
-        for arr in (W, U, b, C, D):
-            if arr is not None:
-                arr.flags.writeable = False
-        for name, val in zip(self.__slots__, (W, U, b, C, D, cell, activation, dt), strict=True):
-            object.__setattr__(self, name, val)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"RNN is immutable; use rnn.replace({name.lstrip('_')}=...) for a modified copy")
-
-    def __reduce__(self):
-        return (_rebuild, (self._kwargs(),))
-
-    def _kwargs(self) -> dict[str, Any]:
-        return dict(W=self._W, U=self._U, b=self._b, C=self._C, D=self._D, cell=self._cell,
-                    activation=self._activation, dt=self._dt)
+        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt)
+        self._freeze(W=W, U=U, b=b, C=C, D=D, cell=cell, activation=activation, dt=dt)
 
     # ------------------------------------------------------------------ fields
     W = property(lambda self: self._W, doc="Recurrent weights (m, m), read-only.")
-    U = property(lambda self: self._U, doc="Input weights (m, d), read-only.")
-    b = property(lambda self: self._b, doc="Bias (m,), read-only.")
-    C = property(lambda self: self._C, doc="Readout (p, m), read-only.")
-    D = property(lambda self: self._D, doc="Feed-through (p, d) or None, read-only.")
-    cell = property(lambda self: self._cell, doc='"elman" or "euler".')
-    activation = property(lambda self: self._activation, doc="Activation name.")
-    dt = property(lambda self: self._dt, doc="Time step Δt.")
     hidden = property(lambda self: self._W.shape[0], doc="Hidden width m.")
-    inputs = property(lambda self: self._U.shape[1], doc="Input features d.")
-    outputs = property(lambda self: self._C.shape[0], doc="Output features p.")
 
     def params(self) -> dict[str, np.ndarray]:
         """The parameter blocks as a dict W, U, b, C (and D when present)."""
@@ -318,15 +348,6 @@ class RNN:
         """The model itself (the protocol shared with reparameterised models, whose ``to_rnn`` gives the
         effective RNN): ``params()``, ``replace(**blocks)`` and ``to_rnn()``."""
         return self
-
-    def replace(self, **changes) -> RNN:
-        """A new model with the given fields (W, U, b, C, D, cell, activation, dt) changed, validated again."""
-        kw = self._kwargs()
-        unknown = set(changes) - set(kw)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; fields are {sorted(kw)}")
-        kw.update(changes)
-        return RNN(**kw)
 
     def __repr__(self) -> str:
         return (f"RNN(hidden={self.hidden}, inputs={self.inputs}, outputs={self.outputs}, cell={self._cell!r}, "

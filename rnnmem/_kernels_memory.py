@@ -27,21 +27,15 @@ from __future__ import annotations
 import numpy as np
 
 from rnnmem._jit import jit
-from rnnmem._kernels import HARDTANH, LINEAR, TANH
+from rnnmem._kernels import HARDTANH, LINEAR, TANH, activate
 
 LOG2 = float(np.log(2.0))
 
 
 @jit
 def sig(z, act):
-    """σ(z) for the activation code ``act`` (same codes as ``rnnmem._kernels``)."""
-    if act == TANH:
-        return np.tanh(z)
-    if act == LINEAR:
-        return z
-    if act == HARDTANH:
-        return min(1.0, max(-1.0, z))
-    return max(z, 0.0)
+    """σ(z): the activation of ``rnnmem._kernels.activate`` (one definition, same codes, same tanh)."""
+    return activate(z, act)[0]
 
 
 @jit

@@ -118,3 +118,13 @@ def test_heavy_sweeps_run_on_a_process_executor(tmp_path, monkeypatch):
     monkeypatch.setattr(_runner, "discover", lambda: dict(reg))
     assert _runner.main(["--quick", "--out", str(tmp_path), "--workers", "2"]) == 0
     assert seen["executor"] == "ProcessPoolExecutor"
+
+
+@pytest.mark.slow
+def test_python_m_theory_default_size_passes(tmp_path):
+    """The main job at its default size (about 2 minutes on 2 cores): `pytest -m slow`."""
+    proc = subprocess.run([sys.executable, "-m", "theory", "--out", str(tmp_path)], cwd=ROOT,
+                          env=dict(os.environ, MPLBACKEND="Agg"), capture_output=True, text=True, timeout=1800)
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert all(r["status"] == "PASS" or not r["expect_pass"] for r in results.values())

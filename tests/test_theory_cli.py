@@ -23,7 +23,7 @@ def fake_registry(monkeypatch):
 
     def ok(ctx):
         calls.append("ok")
-        return theory.Result(True, "x = 1.00", details="fine", data={"x": 1.0, "arr": [float("inf")]})
+        return theory.Result(True, "x = 1.00 | |y| < 2", details="fine", data={"x": 1.0, "arr": [float("inf")]})
 
     def bad(ctx):
         calls.append("bad")
@@ -54,7 +54,7 @@ def test_runner_contract(tmp_path, fake_registry, capsys):
     assert results["crash"]["summary"].startswith("error: RuntimeError: boom")
     assert results["ok"]["data"] == {"x": 1.0, "arr": ["inf"]}
     report = (tmp_path / "report.md").read_text()
-    assert "| `ok` | PASS | x = 1.00 |" in report and "expected to fail" in report
+    assert "| `ok` | PASS | x = 1.00 \\| \\|y\\| < 2 |" in report and "expected to fail" in report
     # resume: nothing re-runs
     fake_registry.clear()
     assert _runner.main(["--quick", "--out", str(tmp_path)]) == 1

@@ -95,7 +95,8 @@ def _write_report(out: Path, checks: dict[str, Check], results: dict, header: st
     for name in checks:
         if name in results:
             r = results[name]
-            lines.append(f"| `{name}` | {r['status']} | {r['summary']} | {r['seconds']} |")
+            cell = r["summary"].replace("|", "\\|")  # a literal | would split the markdown table cell
+            lines.append(f"| `{name}` | {r['status']} | {cell} | {r['seconds']} |")
     for name, chk in checks.items():
         if name not in results:
             continue

@@ -65,6 +65,14 @@ class Context:
             return full
         return quick if self.quick else default
 
+    def save_figure(self, fig, name: str, dpi: int = 110) -> str:
+        """Write ``fig`` as ``figdir/name`` (PNG), close it and return ``name`` (for ``Result.figures``)."""
+        import matplotlib.pyplot as plt
+
+        fig.savefig(self.figdir / name, dpi=dpi)
+        plt.close(fig)
+        return name
+
     def rng(self, *key: int) -> np.random.Generator:
         """A Generator seeded from the run seed and ``key`` (stable across runs and processes)."""
         return np.random.default_rng(np.random.SeedSequence([self.seed, *[int(k) for k in key]]))

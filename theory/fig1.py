@@ -112,8 +112,7 @@ def _figure(ctx: Context, name: str, data: dict, extra_title: str) -> str:
                  fontsize=9)
     fig.tight_layout()
     fname = f"fig1-{name}.png"
-    fig.savefig(ctx.figdir / fname, dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, fname)
     return fname
 
 

@@ -189,8 +189,7 @@ def figure(ctx: Context, fname: str, panels: list[tuple[str, dict]], title: str)
         ax.set_title(sub, fontsize=9)
     fig.suptitle(title, fontsize=9)
     fig.tight_layout()
-    fig.savefig(ctx.figdir / fname, dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, fname)
     return fname
 
 

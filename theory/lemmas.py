@@ -145,8 +145,7 @@ def lemma_a8(ctx: Context) -> Result:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fname = "lemma-a8.png"
-    fig.savefig(ctx.figdir / fname, dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, fname)
     nviol = int(sum(v > 1 + 1e-9 for v in viol))
     details = (
         f"P from `scipy.linalg.solve_continuous_lyapunov`; {n} random normal W (Q B Qᵀ, 2×2 rotation blocks, "
@@ -202,8 +201,7 @@ def lemma_a9(ctx: Context) -> Result:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fname = "lemma-a9.png"
-    fig.savefig(ctx.figdir / fname, dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, fname)
     details = (
         "D(v) = diag(v). **PASS criterion:** (i) the counterexample m = 50, W = all-ones (max entry 1), "
         "v = (1, 1/50, …, 1/50) gives |D(v)²Wv|₂/|v|₂³ = 1.92 ± 0.01 > 1 (finding: the max-entry version is "
@@ -253,8 +251,7 @@ def lemma_a10(ctx: Context) -> Result:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fname = "lemma-a10.png"
-    fig.savefig(ctx.figdir / fname, dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, fname)
     details = (
         f"Synthetic family on t ∈ [0, {t[-1]:g}] ({t.size} points), β₀ = {beta0}: f(t) = e^{{−β₀t}}/(1+t), "
         f"f_m = f·(1 + sin(mt)/m), m ∈ {list(ms)}.\n\n"

@@ -107,8 +107,7 @@ def mc_exact_vs_sampled(ctx: Context) -> Result:
     plot_memory_capacity(curves, ax=ax, labels=labels, errors=errs)
     ax.set_title(f"m={m}, spectral radius {radius}, {samples} samples per run", fontsize=9)
     fig.tight_layout()
-    fig.savefig(ctx.figdir / "mc_exact_vs_sampled.png", dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, "mc_exact_vs_sampled.png")
     c = out["controllable"]
     summary = (f"Σ_k MC_k = {c['exact_total']:.6f} (rank {m}) exact; "
                f"sampled Σ_{{k<{k_max}}} {c['sampled_sums'].mean():.3f} "

@@ -68,8 +68,7 @@ def fig10(ctx: Context) -> Result:
         ax.legend(fontsize=6)
     axes[0, 0].set_ylabel("memory M(t)")
     fig.tight_layout()
-    fig.savefig(ctx.figdir / "fig10-impulse-vs-heaviside.png", dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, "fig10-impulse-vs-heaviside.png")
 
     rows = "\n".join(
         f"| {r['m']} | {r['heaviside-lin']['rate']:.4f} | {r['impulse-lin']['rate']:.4f} | {-r['abscissa']:.4f} | "
@@ -176,8 +175,7 @@ def fig11(ctx: Context) -> Result:
     axes[1].set_ylabel("v₂")
     axes[1].set_title("v-trajectories in the box (−1,1)²")
     fig.tight_layout()
-    fig.savefig(ctx.figdir / "fig11-attractors.png", dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, "fig11-attractors.png")
 
     listing = ", ".join(f"({a[0]:+.1f}, {a[1]:+.1f}): {k / len(X):.0%}" for a, k in attractors)
     details = (
@@ -288,8 +286,7 @@ def fig3(ctx: Context) -> Result:
     axes[1].set_title("students (gaps: a perturbed model exploded)")
     axes[1].legend(fontsize=6, ncol=2)
     fig.tight_layout()
-    fig.savefig(ctx.figdir / "fig3-teacher.png", dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, "fig3-teacher.png")
 
     table = "\n".join(
         f"| {t['sigma']} | {t['rate']:.4f} ({t['kind']}, R² {t['r2']:.3f}) | {-t['abscissa']:.4f} | "

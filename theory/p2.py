@@ -115,8 +115,7 @@ def ntk_limit(ctx: Context) -> Result:
     axes[2].set_ylabel(f"G_jj/ρ_j² at n={widths[-1]} (mean of {seeds} seeds)")
     axes[2].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(ctx.figdir / "p2_ntk_limit.png", dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, "p2_ntk_limit.png")
 
     s1 = table["1.0"]
     summary = (f"n={widths[-1]}: rms|G_jj/ρ_j²−1| = "
@@ -183,8 +182,7 @@ def lag_weights_check(ctx: Context) -> Result:
     plot_lag_weights(SIGMA2S, J, ax=ax, empirical=emp)
     ax.set_title(f"ρ_j² (lines, THEORY.md §7b) vs empirical G_jj (n={n}, {seeds} seeds, mean ± sd)", fontsize=8)
     fig.tight_layout()
-    fig.savefig(ctx.figdir / "p2_lag_weights.png", dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, "p2_lag_weights.png")
     passed = all(checks.values())
     summary = "max |mean G_jj/ρ_j² − 1| = " + ", ".join(f"{data[str(s)]['max_rel_dev_of_mean']:.3f}" for s in SIGMA2S) \
         + f" (σ² = {', '.join(map(str, SIGMA2S))}; n={n})"
@@ -274,8 +272,7 @@ def dynamics(ctx: Context) -> Result:
     axes[2].set_ylabel("‖L_RNN − L_SCNN‖ / ‖L_SCNN(T) − L(0)‖")
     axes[2].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(ctx.figdir / "p2_dynamics.png", dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, "p2_dynamics.png")
     summary = "impulse-response gap " + ", ".join(f"{g:.3f}" for g in gapmax) + f" at n = {widths} (slope {slope:.2f})"
     details = "\n".join([
         f"Teacher L*_j = 0.8^j, J = {J} lags, N = {N} training sequences (under-determined), σ² = {s2}, ν = 1, NTK "
@@ -384,8 +381,7 @@ def implicit_bias(ctx: Context) -> Result:
     axes[1].set_title(f"RNN (σ²={s2_rnn}) vs its weighted min-norm interpolant", fontsize=9)
     axes[1].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(ctx.figdir / "p2_implicit_bias.png", dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, "p2_implicit_bias.png")
     summary = ("long tap (lag 18) recovered " + ", ".join(f"{recov[str(s)]['long']:.3f}" for s in SIGMA2S)
                + f" for σ² = {', '.join(map(str, SIGMA2S))}; SCNN−interpolant ≤ {max(scnn_err.values()):.1e}; "
                + "RNN−interpolant " + ", ".join(f"{d:.3f}" for d in dist) + f" at n = {widths}")
@@ -509,8 +505,7 @@ def bias_variance(ctx: Context) -> Result:
     axes[1].set_title(f"sunspots, {Jr} lags, {Nr} training windows", fontsize=9)
     axes[1].legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(ctx.figdir / "p2_bias_variance.png", dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, "p2_bias_variance.png")
     passed = bool(syn_ok and real_ok)
     summary = (f"best σ² {bz} for teacher memory τ = {[int(t) for t in taus]} (NNGP init {br}); sunspots best σ² "
                f"{rbz:g} (mse {rmz.min():.3f} vs {rmz[0]:.3f} at σ²={grid[0]:g}, {rmz[-1]:.3f} at σ²={grid[-1]:g})")

@@ -69,8 +69,7 @@ def remark33(ctx: Context) -> Result:
     ax.legend(fontsize=8)
     fig.tight_layout()
     fname = "remark33.png"
-    fig.savefig(ctx.figdir / fname, dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, fname)
     rows = "\n".join(f"| {r['activation']} | {r['m']} | {r['alpha']:.3g} | {r['sym_max']:.3g} | "
                      f"{r['ratio_small']:.1e} | "
                      f"{r['t1_small']:.3g} | {r['ratio_all']:.1e} | {r['t1_all']:.3g} |" for r in res)

@@ -99,8 +99,7 @@ def _figure(ctx: Context, acc: dict, loss: dict, rate: dict, fname: str = "table
     a2.set_ylabel("training cross-entropy (mean over seeds)")
     a2.legend(fontsize=8)
     fig.tight_layout()
-    fig.savefig(ctx.figdir / fname, dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, fname)
     return fname
 
 

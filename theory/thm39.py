@@ -62,8 +62,7 @@ def thm39_mechanism(ctx: Context) -> Result:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fname = "thm39-mechanism.png"
-    fig.savefig(ctx.figdir / fname, dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, fname)
     details = (
         "For every Fig. 1 fit (euler RNN, Δt = 1): spectral abscissa α(W_m), distance to instability "
         "r(W_m) = min_ω σ_min(W_m − iωI) (Byers bisection, relative tolerance 1e−10) and the grid bracket (lo, hi] "
@@ -137,8 +136,7 @@ def thm39_bound(ctx: Context) -> Result:
     axes[1].set_title(f"target memories; β₀ (stability radius, exp fits) = {beta0:.3g}", fontsize=9)
     fig.tight_layout()
     fname = "thm39-bound.png"
-    fig.savefig(ctx.figdir / fname, dpi=110)
-    plt.close(fig)
+    ctx.save_figure(fig, fname)
     rows = "\n".join(f"| {f} β₀ = {f * beta0:.3g} | {consts[f]:.3g} | {tails[f]:.2e} |" for f in fracs)
     details = (
         f"β₀ = {beta0:.3g}: the common stability radius of the `fig1-exp` curves (long window; blow-up bracket "

@@ -8,6 +8,8 @@ import scipy.integrate
 import scipy.linalg
 from naive import act
 
+from rnnmem import targets as tg
+
 
 def direct_convolution(rho_grid: np.ndarray, x: np.ndarray, dt: float) -> np.ndarray:
     """O(T²) Riemann sum y_k = Δt Σ_{j≤k} ρ(jΔt)ᵀ x_{k−j}; rho_grid (T, d), x (B, T, d) -> (B, T, 1)."""
@@ -99,3 +101,18 @@ def polyfit_decay(t, M):
     """(rate, exponent) from numpy.polyfit of log M against t and log(1 + t)."""
     y = np.log(M)
     return -np.polyfit(t, y, 1)[0], -np.polyfit(np.log1p(t), y, 1)[0]
+
+
+def linear_targets(d: int = 1):
+    """One of every linear family (vector inputs through a fixed direction when d > 1)."""
+    w = None if d == 1 else np.linspace(1.0, -0.5, d)
+    return [
+        tg.exponential(rate=0.3, direction=w),
+        tg.exponential(base=0.9, coef=-2.0, direction=w),
+        tg.polynomial(1.1, direction=w),
+        tg.polynomial(1.5, scale=0.1, direction=w),
+        tg.shift(3, direction=w),
+        tg.sum_of_exponentials([1.0, -2.0, 0.5], [0.1, 0.5, 2.0], direction=w),
+        tg.airy(direction=w),
+        tg.airy(shift=2.0, scale=0.5, direction=w),
+    ]

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from naive_memory import linear_targets
 
 import rnnmem as rm
 from rnnmem import memory as mem
@@ -15,19 +16,6 @@ from rnnmem import targets as tg
 from rnnmem.testing import rnns, stable_rnns
 
 KINDS = ("heaviside", "impulse", "reversed")
-
-
-def linear_targets(d: int = 1):
-    w = None if d == 1 else np.array([1.0, -0.5, 0.25])[:d]
-    return [
-        tg.exponential(rate=0.3, direction=w),
-        tg.exponential(base=0.9, coef=-2.0, direction=w),
-        tg.polynomial(1.1, direction=w),
-        tg.polynomial(1.5, scale=0.1, direction=w),
-        tg.shift(3, direction=w),
-        tg.sum_of_exponentials([1.0, -2.0, 0.5], [0.1, 0.5, 2.0], direction=w),
-        tg.airy(direction=w),
-    ]
 
 
 def _norm2(A):

@@ -8,26 +8,12 @@ import pytest
 import scipy.special
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from naive_memory import linear_targets
 
 import rnnmem as rm
 from rnnmem import targets as tg
 
 DTS = (1.0, 0.1, 0.37)
-
-
-def linear_targets(d: int = 1):
-    """One of every linear family (vector inputs through a fixed direction when d > 1)."""
-    w = None if d == 1 else np.linspace(1.0, -0.5, d)
-    return [
-        tg.exponential(rate=0.3, direction=w),
-        tg.exponential(base=0.9, coef=-2.0, direction=w),
-        tg.polynomial(1.1, direction=w),
-        tg.polynomial(1.5, scale=0.1, direction=w),
-        tg.shift(3, direction=w),
-        tg.sum_of_exponentials([1.0, -2.0, 0.5], [0.1, 0.5, 2.0], direction=w),
-        tg.airy(direction=w),
-        tg.airy(shift=2.0, scale=0.5, direction=w),
-    ]
 
 
 def ids(targets):

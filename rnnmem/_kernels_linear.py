@@ -2,7 +2,7 @@
 
 * ``krylov(A, v, K, out)``: out[k] = A^k v (rows), k = 0..K-1 (BLAS, not Numba).
 * ``gram_w(Gc, Gu, out)``: the W-block of the Markov-parameter Gram matrix from the small Grams of the Krylov vectors
-  (THEORY.md §7b): out[i, j] = Σ_{a<i} Σ_{a'<j} Gc[a, a'] Gu[i-1-a, j-1-a'].
+  (docs/math.md §7b): out[i, j] = Σ_{a<i} Σ_{a'<j} Gc[a, a'] Gu[i-1-a, j-1-a'].
 * ``power_norms(A, out)``: out[j] = ‖A^j‖₂.
 * ``benettin(W, dz, a, Q, logr)``: QR (Benettin) iteration of the Jacobians a I + diag(dz_k) W along a trajectory.
 * ``backward_gains(W, dz, a, out)``: ‖J_{T-1} J_{T-2} ⋯ J_{T-j}‖₂ for j = 0..len(out)-1.

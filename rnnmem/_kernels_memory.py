@@ -1,6 +1,6 @@
 """Numba kernels of the Heaviside-input velocity ("v-") dynamics of RNNs (private: plain loops, no checks).
 
-Under a constant input x switched on at t = 0 (Heaviside input u^x, THEORY.md §3) the pre-activation
+Under a constant input x switched on at t = 0 (Heaviside input u^x, docs/math.md §3) the pre-activation
 z = W h + U x + b of an RNN obeys an autonomous equation in which x only enters the initial value
 z(0) = U x + b, and the hidden velocity v = dh/dt = σ(z) is read off pointwise:
 
@@ -9,7 +9,7 @@ z(0) = U x + b, and the hidden velocity v = dh/dt = σ(z) is read off pointwise:
     elman cell        a_{k+1} = a_k + W Δ_k,  Δ_{k+1} = σ(a_k + W Δ_k) − σ(a_k),  Δ_k = h_k − h_{k−1}
 
 (elman: a_k = W h_{k−1} + U x + b, a_0 = U x + b, Δ_0 = σ(a_0)). For tanh, σ'(z) = 1 − v∘v, which is the
-v-dynamics of THEORY.md §3. The response to the zero input is subtracted (H(0) = 0, §1): the kernels run the
+v-dynamics of docs/math.md §3. The response to the zero input is subtracted (H(0) = 0, §1): the kernels run the
 zero-input trajectory z⁰ next to δ = z − z⁰ and evaluate the velocity difference
 
     σ(z⁰ + δ) − σ(z⁰) = dsig(z⁰, δ)

@@ -1,6 +1,6 @@
 """Least-squares approximation of linear functionals by linear RNNs over exponential bases ([P1] §7 Fig. 1).
 
-A linear functional H_t(x) = ∫_0^∞ ρ(s) x_{t−s} ds (THEORY.md §2, [P1] eq. 3) is approximated by a linear RNN of
+A linear functional H_t(x) = ∫_0^∞ ρ(s) x_{t−s} ds (docs/math.md §2, [P1] eq. 3) is approximated by a linear RNN of
 width m, whose memory kernel is a sum of m exponentials: a diagonal continuous-time model
 dh/dt = W h + U x, ŷ = C h with W = −diag(λ) has kernel ρ̂(t) = C e^{Wt} U = Σ_i c_i e^{−λ_i t}, c_i = C_i U_i.
 So no gradient descent is needed: fit the rates λ_i > 0 and weights c_i to ρ by least squares and read off the
@@ -10,13 +10,13 @@ RNN.
 the linear least-squares solution for given rates, an outer Gauss–Newton/trust-region optimiser with Kaufman's
 Jacobian works on the log-rates), on a long, geometrically spaced horizon, then prunes modes of ~0 weight and
 merges coincident rates (they would otherwise sit at arbitrary slow rates, and a perturbation of W makes them
-unstable — THEORY.md §7). :func:`fixed_basis_fit` is the plain least-squares fit over given rates.
+unstable — docs/math.md §7). :func:`fixed_basis_fit` is the plain least-squares fit over given rates.
 :meth:`ExponentialFit.to_rnn` / :func:`linear_rnn` return the :class:`rnnmem.RNN`.
 
 Discretisation convention of the returned RNN (documented in :meth:`ExponentialFit.to_rnn`): the default
 ``cell="euler"`` RNN with step Δt has W = diag(w_i), w_i = (e^{−λ_i Δt} − 1)/Δt (exact discretisation of each
 mode: (1 + Δt w_i)^j = e^{−λ_i jΔt}), so its Markov parameters are L_j = Δt ρ̂(jΔt) exactly and ``rnn(x)`` equals
-the Riemann form y_k = Δt Σ_j ρ̂(jΔt) x_{k−j} of THEORY.md §2 — the same discretisation ``rnnmem.targets`` uses
+the Riemann form y_k = Δt Σ_j ρ̂(jΔt) x_{k−j} of docs/math.md §2 — the same discretisation ``rnnmem.targets`` uses
 for ρ. As Δt → 0, w_i → −λ_i (the continuous-time W).
 """
 
@@ -78,7 +78,7 @@ class ExponentialFit:
         ----------
         cell : {"euler", "elman"}
             ``euler`` (default): W = diag(w_i), w_i = (e^{−λ_i Δt} − 1)/Δt, so that the Markov parameters are
-            L_j = Δt C (I + ΔtW)^j U = Δt ρ̂(jΔt) (THEORY.md §1) and −α(W) = (1 − e^{−λ_min Δt})/Δt, the exact
+            L_j = Δt C (I + ΔtW)^j U = Δt ρ̂(jΔt) (docs/math.md §1) and −α(W) = (1 − e^{−λ_min Δt})/Δt, the exact
             β at which W + βI loses stability. ``elman``: W = diag(e^{−λ_i Δt}), U scaled by Δt, so again
             L_j = C W^j U = Δt ρ̂(jΔt).
         dt : float
@@ -234,7 +234,7 @@ def exponential_fit(
     merge: float = 1e-3,
     max_nfev: int = 400,
 ) -> ExponentialFit:
-    """Best sum of m exponentials for a memory kernel ρ by variable projection ([P1] §7 Fig. 1, THEORY.md §7).
+    """Best sum of m exponentials for a memory kernel ρ by variable projection ([P1] §7 Fig. 1, docs/math.md §7).
 
         min_{λ ∈ [λ_lo, λ_hi]^m, c ∈ ℝ^m}  Σ_k w_k (ρ(t_k) − Σ_i c_i e^{−λ_i t_k})²
 

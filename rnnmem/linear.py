@@ -1,4 +1,4 @@
-"""Classical memory measures of linear recurrent systems (THEORY.md §8; index conventions of §1).
+"""Classical memory measures of linear recurrent systems (docs/math.md §8; index conventions of §1).
 
 All functions use the rnnmem convention of the *elman* cell, h_k = W h_{k-1} + U x_k, y_k = C h_k + D x_k, whose
 impulse response (Markov parameters) is L_0 = CU + D, L_j = C W^j U: L_j multiplies the input j steps back. The
@@ -7,7 +7,7 @@ A = I + ΔtW and input matrix ΔtU (L_0 = ΔtCU + D, L_j = ΔtC A^j U).
 
 Beware of other conventions: ``scipy.signal.dimpulse`` and python-control use a state x_k = h_{k-1} whose first
 Markov parameter is D and then C_pc A^{k-1} B_pc (with C_pc = CW, D_pc = CU + D in our terms); their Hankel singular
-values are those of the Hankel matrix [L_{i+j+1}], ours those of [C W^{i+j} U] (THEORY.md §8).
+values are those of the Hankel matrix [L_{i+j+1}], ours those of [C W^{i+j} U] (docs/math.md §8).
 
 Contents: :func:`markov_parameters`, :func:`gramians`, :func:`h2_norm`, :func:`hankel_singular_values`,
 :func:`memory_capacity` (Jaeger), :func:`fisher_memory` (Ganguli, Huh & Sompolinsky 2008), :func:`bptt_gain`,
@@ -110,7 +110,7 @@ def _psd_sqrt_factor(P):
 def markov_parameters(W, U, C, n: int, D=None, cell: str = "elman", dt: float = 1.0) -> np.ndarray:
     """Markov parameters (impulse response) L_0..L_{n-1} of a linear RNN, shape (n, p, d).
 
-    elman: L_0 = CU + D, L_j = C W^j U.  euler: L_0 = Δt CU + D, L_j = Δt C (I + ΔtW)^j U (THEORY.md §1), so that
+    elman: L_0 = CU + D, L_j = C W^j U.  euler: L_0 = Δt CU + D, L_j = Δt C (I + ΔtW)^j U (docs/math.md §1), so that
     y_k = Σ_{j≤k} L_j x_{k-j} exactly. Computed by :meth:`rnnmem.RNN.markov` (the library's one Markov kernel).
 
     Parameters
@@ -142,7 +142,7 @@ def markov_parameters(W, U, C, n: int, D=None, cell: str = "elman", dt: float = 
 
 
 def gramians(W, U, C, cell: str = "elman", dt: float = 1.0) -> tuple[np.ndarray, np.ndarray]:
-    """Controllability and observability Gramians (P, Q) of a stable linear RNN (THEORY.md §8).
+    """Controllability and observability Gramians (P, Q) of a stable linear RNN (docs/math.md §8).
 
     P = A P Aᵀ + B Bᵀ = Σ_j A^j B Bᵀ (A^j)ᵀ and Q = Aᵀ Q A + Cᵀ C = Σ_j (A^j)ᵀ Cᵀ C A^j, with A = W, B = U (elman) or
     A = I + ΔtW, B = ΔtU (euler); solved by ``scipy.linalg.solve_discrete_lyapunov`` and symmetrised.
@@ -157,7 +157,7 @@ def gramians(W, U, C, cell: str = "elman", dt: float = 1.0) -> tuple[np.ndarray,
 
 
 def h2_norm(W, U, C, D=None, cell: str = "elman", dt: float = 1.0) -> float:
-    """H2 norm (Σ_{j≥0} ‖L_j‖²_F)^{1/2} of a linear RNN in the elman convention L_0 = CB + D (THEORY.md §8).
+    """H2 norm (Σ_{j≥0} ‖L_j‖²_F)^{1/2} of a linear RNN in the elman convention L_0 = CB + D (docs/math.md §8).
 
     Closed form: ‖H‖²₂ = tr(C P Cᵀ) + ‖D‖²_F + 2⟨CB, D⟩_F with P the controllability Gramian (:func:`gramians`).
     Returns ``inf`` for an unstable system (spectral radius of the transition matrix >= 1), where the sum diverges.
@@ -176,7 +176,7 @@ def h2_norm(W, U, C, D=None, cell: str = "elman", dt: float = 1.0) -> float:
 
 
 def hankel_singular_values(W, U, C, cell: str = "elman", dt: float = 1.0) -> np.ndarray:
-    """Hankel singular values sqrt(λ(P Q)), in decreasing order (THEORY.md §8).
+    """Hankel singular values sqrt(λ(P Q)), in decreasing order (docs/math.md §8).
 
     They are the singular values of the infinite Hankel matrix [C A^{i+j} B]_{i,j≥0} (rnnmem convention; D is not
     part of it). Computed stably by the square-root method: P = R Rᵀ, Q = S Sᵀ, σ = svd(Sᵀ R), which never forms
@@ -227,7 +227,7 @@ def controllability_rank(W, u, *, rtol: float | None = None) -> int:
 def memory_capacity(W, u, k_max: int, method: str = "exact", rng=None, *, samples: int = 200_000,
                     washout: int | None = None, ridge: float = 0.0, test_fraction: float = 0.5,
                     rtol: float | None = None) -> np.ndarray:
-    """Jaeger's memory capacity MC_k, k = 0..k_max-1, of the linear reservoir h_t = W h_{t-1} + u s_t (THEORY.md §8).
+    """Jaeger's memory capacity MC_k, k = 0..k_max-1, of the linear reservoir h_t = W h_{t-1} + u s_t (docs/math.md §8).
 
     MC_k is the squared correlation between s_{t-k} and its best linear reconstruction from h_t, for i.i.d.
     unit-variance input s. Closed form: MC_k = (W^k u)ᵀ P⁺ (W^k u), P = W P Wᵀ + u uᵀ = Σ_j W^j u uᵀ (W^j)ᵀ, and
@@ -328,7 +328,7 @@ def _xcorr(M, a, k_max):
 
 
 def fisher_memory(W, u, k_max: int, *, noise: float = 1.0) -> np.ndarray:
-    """Fisher memory curve J(k), k = 0..k_max-1 (Ganguli, Huh & Sompolinsky, PNAS 2008; THEORY.md §8).
+    """Fisher memory curve J(k), k = 0..k_max-1 (Ganguli, Huh & Sompolinsky, PNAS 2008; docs/math.md §8).
 
     For h_t = W h_{t-1} + u s_t + z_t with white noise z ~ N(0, ε I), ε = ``noise``:
     J(k) = uᵀ (W^k)ᵀ C_n⁻¹ W^k u / ε, C_n = Σ_j W^j (W^j)ᵀ (solve_discrete_lyapunov(W, I); C_n ⪰ I, so the
@@ -348,7 +348,7 @@ def fisher_memory(W, u, k_max: int, *, noise: float = 1.0) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------------------------- gains / Lyapunov
 def bptt_gain(W, j_max: int, cell: str = "elman", dt: float = 1.0) -> np.ndarray:
-    """BPTT gain g(j) = ‖A^j‖₂, j = 0..j_max-1, of a linear RNN (A = W elman, I + ΔtW euler; THEORY.md §8).
+    """BPTT gain g(j) = ‖A^j‖₂, j = 0..j_max-1, of a linear RNN (A = W elman, I + ΔtW euler; docs/math.md §8).
 
     ∂h_k/∂h_{k-j} = A^j for the linear cell, so g(j) bounds how much a gradient grows or vanishes over j steps
     (Bengio et al. 1994; Pascanu et al. 2013); g(j)^{1/j} → spectral radius of A (Gelfand). The NTK lag weights
@@ -377,7 +377,7 @@ def _trajectory(rnn, x, check_finite=True):
 
 
 def trajectory_gain(rnn, x, j_max: int) -> np.ndarray:
-    """Gain of backpropagation along a trajectory: g(j) = ‖∂s_{T-1}/∂s_{T-1-j}‖₂, j = 0..j_max-1 (THEORY.md §8).
+    """Gain of backpropagation along a trajectory: g(j) = ‖∂s_{T-1}/∂s_{T-1-j}‖₂, j = 0..j_max-1 (docs/math.md §8).
 
     ∂s_{T-1}/∂s_{T-1-j} = J_{T-1} ⋯ J_{T-j} with the state Jacobians J_k = a I + diag(c σ'(z_k)) W ((a, c) = (0, 1)
     elman, (1, Δt) euler; z_k the pre-activation), i.e. the products of Wᵀdiag(σ'(·)) that BPTT applies. For the

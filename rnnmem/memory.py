@@ -1,6 +1,6 @@
 """Memory functions of sequence-to-sequence maps: the Def. 3.1 estimator, exact memories, decay fitting.
 
-THEORY.md §3, [P1 §3.1, Def. 3.1, App. F–H]. With the Heaviside input u^x (x for t ≥ 0, 0 before),
+docs/math.md §3, [P1 §3.1, Def. 3.1, App. F–H]. With the Heaviside input u^x (x for t ≥ 0, 0 before),
 
     M(H)(t) = sup_{x ≠ 0} |d/dt H_t(u^x)| / |x|_∞                       (Def. 3.1, ``normalize="paper"``)
 
@@ -12,7 +12,7 @@ is the backward difference (y_k − y_{k−1}) / Δt with y_{−1} = 0. Output n
 
 Variants ([P1 App. F–H]): impulse i^x (x at t = 0 only): M_imp(t_k) = sup |y_k| / (Δt |x|); reversed step r^x
 (x for t < 0, 0 after): M_rev(t) = sup |d/dt H_t(r^x)| / |x|. For a linear functional with the Riemann grid
-convention y_k = Δt Σ_j ρ(jΔt)ᵀ x_{k−j} (THEORY.md §2) all three equal |ρ(t_k)|₁ exactly on the grid.
+convention y_k = Δt Σ_j ρ(jΔt)ᵀ x_{k−j} (docs/math.md §2) all three equal |ρ(t_k)|₁ exactly on the grid.
 """
 
 from __future__ import annotations
@@ -241,7 +241,7 @@ def memory_function(model, T: int, *, dt: float | None = None, kind: str = "heav
                     normalize: str = "paper", amplitudes=None, directions=None, rng=None,
                     d: int | None = None, random_directions: int | None = None,
                     chunk: int | None = None) -> MemoryFunction:
-    """Estimate the memory function of any causal sequence map (THEORY.md §3, [P1 Def. 3.1, App. F–H]).
+    """Estimate the memory function of any causal sequence map (docs/math.md §3, [P1 Def. 3.1, App. F–H]).
 
     M(t_k) = max_{x ∈ X} |Δy_k|_∞ / (Δt · N(x)),   N(x) = |x|_∞ ("paper") or |x|_∞ + 1 ("proof"),
 
@@ -253,7 +253,7 @@ def memory_function(model, T: int, *, dt: float | None = None, kind: str = "heav
       the finite past cancels and Δy_k = −Δt ρ(t_k)ᵀ x exactly; for a map with decaying memory the truncation
       error is O(M(T)).
 
-    For a linear functional in the Riemann convention of THEORY.md §2 all three kinds return |ρ(t_k)|₁ exactly
+    For a linear functional in the Riemann convention of docs/math.md §2 all three kinds return |ρ(t_k)|₁ exactly
     ([P1 eqs. 4, 120, 127]).
 
     Parameters
@@ -360,7 +360,7 @@ def _argmax_sign(K):
 
 
 def continuous_kernel(W, U, C, t, *, method: str = "auto") -> np.ndarray:
-    """ρ(t) = C e^{W t} U for the continuous-time linear RNN (THEORY.md §3), shape (len(t), p, d).
+    """ρ(t) = C e^{W t} U for the continuous-time linear RNN (docs/math.md §3), shape (len(t), p, d).
 
     Parameters
     ----------
@@ -393,7 +393,7 @@ def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = 
                  normalize: str = "paper", amplitudes=None, directions=None, rng=None,
                  random_directions: int | None = None, substeps: int = 8,
                  method: str = "auto") -> MemoryFunction:
-    """Exact Heaviside memory of an RNN on the grid t_k = kΔt, k = 0..T−1 (THEORY.md §1, §3).
+    """Exact Heaviside memory of an RNN on the grid t_k = kΔt, k = 0..T−1 (docs/math.md §1, §3).
 
     *Linear activation, no x / amplitudes / directions / random_directions given* — the sup over **all** x ≠ 0
     in closed form (``normalize`` does not matter:
@@ -418,7 +418,7 @@ def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = 
       subtraction of Δ⁰ limits the relative accuracy to ≈ ε |Δ⁰|/|Δ − Δ⁰|.
     * ``continuous=True`` (euler cell only: the elman cell has no continuous-time limit): the continuous-time
       RNN dh/dt = σ(Wh + Ux + b) of the same parameters, M_x(t) = |C (σ(z(t)) − σ(z⁰(t)))|_∞ / N(x) with
-      dz/dt = W σ(z) (for tanh: dv/dt = (1 − v∘v) ∘ (W v), THEORY.md §3) integrated by classical RK4 with step
+      dz/dt = W σ(z) (for tanh: dv/dt = (1 − v∘v) ∘ (W v), docs/math.md §3) integrated by classical RK4 with step
       Δt/``substeps`` (global error O((Δt/substeps)⁴) for smooth σ; relu/hardtanh kinks lower the order).
 
     Parameters
@@ -582,7 +582,7 @@ def _lsq_line(xv, yv):
 
 def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = None, floor: float = 1e-10,
               scale: float = 1.0, min_points: int = 4) -> DecayFit:
-    """Fit exponential and power-law decay to a memory function's tail (THEORY.md §3, decay fitting).
+    """Fit exponential and power-law decay to a memory function's tail (docs/math.md §3, decay fitting).
 
     Least squares on the points (t_i, log M_i) of the tail window:
 

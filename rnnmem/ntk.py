@@ -1,7 +1,7 @@
-"""Implicit bias of wide linear RNNs in the kernel regime (Emami et al., ICML 2021 [P2]; THEORY.md §7b).
+"""Implicit bias of wide linear RNNs in the kernel regime (Emami et al., ICML 2021 [P2]; docs/math.md §7b).
 
 Model: a linear elman RNN with scalar input and output, width n, h_k = W h_{k-1} + U x_k, y_k = C h_k, whose output
-is the convolution y_k = Σ_j L_j x_{k-j} with the Markov parameters L_j = C W^j U (THEORY.md §1).
+is the convolution y_k = Σ_j L_j x_{k-j} with the Markov parameters L_j = C W^j U (docs/math.md §1).
 
 Parameterisations (trained parameters θ):
 
@@ -11,7 +11,7 @@ Parameterisations (trained parameters θ):
 
 Because y is linear in x, the neural tangent kernel factors through the Gram matrix of the Markov-parameter
 gradients G_ij = Σ_blocks η_b ⟨∇_b L_i, ∇_b L_j⟩ (η_b the per-block learning-rate multipliers), and as n → ∞
-G → diag(ρ_j²) with (derived in THEORY.md §7b and checked by Monte Carlo — not the paper's printed formula, whose
+G → diag(ρ_j²) with (derived in docs/math.md §7b and checked by Monte Carlo — not the paper's printed formula, whose
 body text was not available)
 
     ntk:       ρ_j² = η_C ν_U σ^{2j} + η_U ν_C σ^{2j} + η_W j ν_C ν_U σ^{2(j-1)}
@@ -79,7 +79,7 @@ def _lrs(lr_W, lr_U, lr_C):
 
 
 def prior_variance(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0) -> np.ndarray:
-    """NNGP variance at initialisation Var L_j(0) = ν_C ν_U σ^{2j} (both parameterisations; THEORY.md §7b).
+    """NNGP variance at initialisation Var L_j(0) = ν_C ν_U σ^{2j} (both parameterisations; docs/math.md §7b).
 
     ``lags``: an int J (lags 0..J-1) or an array of non-negative integer lags.
     """
@@ -92,7 +92,7 @@ def prior_variance(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0) ->
 
 def lag_weights(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0, parameterization: str = "ntk", *,
                 lr_W: float = 1.0, lr_U: float = 1.0, lr_C: float = 1.0) -> np.ndarray:
-    """Infinite-width lag weights ρ_j² = lim_{n→∞} G_jj of a linear elman RNN (THEORY.md §7b, derived form).
+    """Infinite-width lag weights ρ_j² = lim_{n→∞} G_jj of a linear elman RNN (docs/math.md §7b, derived form).
 
     ntk:      ρ_j² = η_C ν_U σ^{2j} + η_U ν_C σ^{2j} + η_W j ν_C ν_U σ^{2(j-1)}
     standard: ρ_j² = η_C ν_U σ^{2j} + η_W j ν_C ν_U σ^{2(j-1)}   (limit of G/n with learning rate η/n)
@@ -206,7 +206,7 @@ class WideLinearRNN:
 
 def init(n: int, sigma2: float = 1.0, nu_C: float = 1.0, nu_U: float = 1.0, parameterization: str = "ntk", *,
          lr_W: float = 1.0, lr_U: float = 1.0, lr_C: float = 1.0, rng=None) -> WideLinearRNN:
-    """Random wide linear elman RNN (module docstring; THEORY.md §7b).
+    """Random wide linear elman RNN (module docstring; docs/math.md §7b).
 
     Both parameterisations give the same distribution of the effective weights: W_ij ~ N(0, σ²/n),
     U_i ~ N(0, ν_U), C_i ~ N(0, ν_C/n); they differ in what is trained (and so in the kernel). Same ``rng`` seed,
@@ -271,7 +271,7 @@ def _markov_vjp(Ku, Kc, g):
 
 def empirical(model, lags, *, parameterization: str | None = None, lr_W: float | None = None,
               lr_U: float | None = None, lr_C: float | None = None, blocks: bool = False):
-    """Empirical Gram matrix G_ij = Σ_b η_b ⟨∇_{θ_b} L_i, ∇_{θ_b} L_j⟩ of the Markov parameters (THEORY.md §7b).
+    """Empirical Gram matrix G_ij = Σ_b η_b ⟨∇_{θ_b} L_i, ∇_{θ_b} L_j⟩ of the Markov parameters (docs/math.md §7b).
 
     Exact and vectorised, without forming any n×n gradient: with u_b = W^b U and c_a = (W^a)ᵀ Cᵀ,
     ∇_C L_j = u_j, ∇_U L_j = c_j, ∇_W L_j = Σ_{a+b=j-1} c_a u_bᵀ, hence
@@ -323,7 +323,7 @@ def empirical(model, lags, *, parameterization: str | None = None, lr_W: float |
 # ---------------------------------------------------------------------------------------------------- SCNN, data
 @dataclass(frozen=True)
 class SCNN:
-    """Scaled 1-D convolution ŷ_k = Σ_{j<J} ρ_j θ_j x_{k-j} (THEORY.md §7b): the infinite-width equivalent of the
+    """Scaled 1-D convolution ŷ_k = Σ_{j<J} ρ_j θ_j x_{k-j} (docs/math.md §7b): the infinite-width equivalent of the
     linear RNN. Its impulse response is L = ρ ∘ θ; gradient descent on θ moves L with the kernel R = diag(ρ_j²).
 
     Attributes
@@ -406,7 +406,7 @@ def _design(X, y):
 
 
 def interpolant(X, y, rho2, L0=None) -> np.ndarray:
-    """Minimum weighted-norm interpolant L̂ = argmin Σ_j (L_j − L0_j)²/ρ_j² subject to X L = y (THEORY.md §7b).
+    """Minimum weighted-norm interpolant L̂ = argmin Σ_j (L_j − L0_j)²/ρ_j² subject to X L = y (docs/math.md §7b).
 
     = L0 + R Xᵀ (X R Xᵀ)⁻¹ (y − X L0), R = diag(ρ_j²), when X R Xᵀ is invertible; computed as
     L0 + R^{1/2} (X R^{1/2})⁺ (y − X L0) by an SVD least-squares solve (``gelsd``), which is the limit of gradient
@@ -466,7 +466,7 @@ def _mse(X, L, y):
 
 
 def gd(model, X, y, *, lr: float, steps: int, X_test=None, y_test=None, record_every: int | None = None) -> GDResult:
-    """Full-batch gradient descent on the mse loss mean((X L − y)²) of a convolutional model (THEORY.md §7b).
+    """Full-batch gradient descent on the mse loss mean((X L − y)²) of a convolutional model (docs/math.md §7b).
 
     ``model`` is a :class:`WideLinearRNN` (the linear RNN in its parameterisation, with exact gradients through
     the Markov parameters: ∂loss/∂L = (2/N) Xᵀ r, then ∇_C = Σ_j g_j W^jU, ∇_U = Σ_j g_j (W^j)ᵀCᵀ,

@@ -7,7 +7,7 @@ import numpy as np
 
 def plot_memory(mf_or_list, ax=None, logy: bool = True, labels=None, fits: bool = False, exact=None,
                 **kwargs):
-    """Plot memory functions M(t) (THEORY.md §3) against t, on a log y-axis by default.
+    """Plot memory functions M(t) (docs/math.md §3) against t, on a log y-axis by default.
 
     Parameters
     ----------
@@ -73,7 +73,7 @@ def plot_memory(mf_or_list, ax=None, logy: bool = True, labels=None, fits: bool 
 
 def plot_perturbation(curves, ax=None, labels=None, radius: bool = False, ymax: float | None = None,
                       **kwargs):
-    """Log–log perturbation curves E(β) (THEORY.md §4, [P1] Fig. 1) with blow-ups marked.
+    """Log–log perturbation curves E(β) (docs/math.md §4, [P1] Fig. 1) with blow-ups marked.
 
     β = 0 cannot sit on a log axis: E(0) is drawn as a hollow marker at β_min / 2. Errors above ``ymax`` are
     drawn as "^" markers on the top edge, non-finite errors (a perturbed model exploded, E = ∞) as "x" markers
@@ -153,7 +153,7 @@ def plot_perturbation(curves, ax=None, labels=None, radius: bool = False, ymax: 
 
 def plot_lag_weights(sigma2s, lags, ax=None, nu_C: float = 1.0, nu_U: float = 1.0, parameterization: str = "ntk",
                      empirical=None, logy: bool = True):
-    """Plot the NTK lag weights ρ_j² (:func:`rnnmem.ntk.lag_weights`, THEORY.md §7b) against the lag j.
+    """Plot the NTK lag weights ρ_j² (:func:`rnnmem.ntk.lag_weights`, docs/math.md §7b) against the lag j.
 
     Parameters
     ----------

@@ -1,4 +1,4 @@
-"""Stable reparameterisations of the recurrent weights (THEORY.md §6; [P1 §3.4]; StableSSM, arXiv 2311.14495).
+"""Stable reparameterisations of the recurrent weights (docs/math.md §6; [P1 §3.4]; StableSSM, arXiv 2311.14495).
 
 The recurrent matrix is not trained directly but produced from a raw vector ``w`` (and, for the symmetric
 structure, a raw matrix ``P``):
@@ -71,7 +71,7 @@ def _sigmoid(w: np.ndarray) -> np.ndarray:
 
 @dataclass(frozen=True)
 class Transform:
-    """The scalar map f of W = −Pᵀ diag(f(w)) P, with its derivative and inverse (THEORY.md §6).
+    """The scalar map f of W = −Pᵀ diag(f(w)) P, with its derivative and inverse (docs/math.md §6).
 
     Parameters
     ----------
@@ -141,7 +141,7 @@ class Transform:
         return np.sqrt(np.maximum(1.0 / lam - self.b, 0.0) / self.a)
 
     def gradient_ratio(self, w: np.ndarray) -> np.ndarray:
-        """StableSSM's gradient-over-weight ratio |f'(w)| / f(w)² (THEORY.md §6)."""
+        """StableSSM's gradient-over-weight ratio |f'(w)| / f(w)² (docs/math.md §6)."""
         return np.abs(self.derivative(w)) / self(w) ** 2
 
 

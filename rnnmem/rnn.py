@@ -1,6 +1,6 @@
 """The RNN model: forward pass, hidden states, exact backpropagation through time, losses, Markov parameters.
 
-Cells (THEORY.md §1), with ``x`` of shape (B, T, d), hidden width m and outputs p:
+Cells (docs/math.md §1), with ``x`` of shape (B, T, d), hidden width m and outputs p:
 
 * ``"elman"`` (discrete; PyTorch's ``nn.RNN``; [P2]):
   h_k = σ(W h_{k-1} + U x_k + b), h_{-1} = 0, y_k = C h_k + D x_k.
@@ -282,7 +282,7 @@ class _FrozenModel:
 
 
 class RNN(_FrozenModel):
-    """An immutable recurrent network of the ``elman`` or ``euler`` cell (module docstring, THEORY.md §1).
+    """An immutable recurrent network of the ``elman`` or ``euler`` cell (module docstring, docs/math.md §1).
 
     Parameters
     ----------
@@ -568,7 +568,7 @@ class RNN(_FrozenModel):
         Then ``rnn(x)[:, k] = Σ_{j≤k} L_j x_{k-j} + rnn(0)[:, k]`` exactly (the last term is the response to the
         bias; zero when b = 0). Index convention: L_j multiplies the input j steps back, L_0 the current one —
         unlike ``scipy.signal.dimpulse`` (y[k] = C A^{k-1} B) or python-control's unit-area impulse.
-        For the euler cell the memory kernel is ρ̂_j = L_j / Δt (j ≥ 1) → C e^{W jΔt} U as Δt → 0 (THEORY.md §1).
+        For the euler cell the memory kernel is ρ̂_j = L_j / Δt (j ≥ 1) → C e^{W jΔt} U as Δt → 0 (docs/math.md §1).
         """
         if self._activation != "linear":
             raise ValueError(f"markov() needs activation='linear' (the map is otherwise not a convolution); "

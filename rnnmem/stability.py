@@ -1,4 +1,4 @@
-"""Stable approximation (THEORY.md §4, [P1] §3.2): perturbation error, stability radius and linear diagnostics.
+"""Stable approximation (docs/math.md §4, [P1] §3.2): perturbation error, stability radius and linear diagnostics.
 
 * :func:`perturbation_error` — the perturbation error E_m(β) of [P1] Definition 3.4,
 
@@ -52,7 +52,7 @@ def _square(W: Any, name: str) -> np.ndarray:
 
 
 def spectral_abscissa(W) -> float:
-    """Spectral abscissa α(W) = max_i Re λ_i(W) (THEORY.md §4).
+    """Spectral abscissa α(W) = max_i Re λ_i(W) (docs/math.md §4).
 
     The continuous-time linear system dh/dt = W h is asymptotically stable (W Hurwitz) iff α(W) < 0; −α(W) is the
     slowest decay rate of its modes. [P1] Theorem 3.9's mechanism: β₀-stability forces sup_m α(W_m) ≤ −β₀.
@@ -78,7 +78,7 @@ def spectral_abscissa(W) -> float:
 def spectral_radius(A) -> float:
     """Spectral radius ρ(A) = max_i |λ_i(A)|: the discrete-time system h_{k+1} = A h_k is stable iff ρ(A) < 1.
 
-    For the ``elman`` cell A = W; for the ``euler`` cell A = I + Δt W (THEORY.md §1).
+    For the ``elman`` cell A = W; for the ``euler`` cell A = I + Δt W (docs/math.md §1).
     """
     A = _square(A, "A")
     return float(np.max(np.abs(np.linalg.eigvals(A))))
@@ -89,7 +89,7 @@ def _smin(M: np.ndarray) -> float:
 
 
 def distance_to_instability(W, *, kind: str = "continuous", tol: float = 1e-10, return_argmin: bool = False):
-    """Distance to instability of a stable matrix (THEORY.md §4): the 2-norm of the smallest perturbation that
+    """Distance to instability of a stable matrix (docs/math.md §4): the 2-norm of the smallest perturbation that
     makes it unstable.
 
     continuous:  r(W) = min_{ω ∈ ℝ} σ_min(W − iωI)   (W Hurwitz; 0 if α(W) ≥ 0)
@@ -334,7 +334,7 @@ def perturbation_error(
     T: int = 100,
     batch: int = 16,
 ) -> PerturbationCurve:
-    """Perturbation error E_m(β) of [P1] Definition 3.4 (THEORY.md §4) on a grid of β.
+    """Perturbation error E_m(β) of [P1] Definition 3.4 (docs/math.md §4) on a grid of β.
 
         E(β) = max_{θ̃ ∈ Θ_β} ‖H(x) − Ĥ(x; θ̃)‖,   Θ_β = {θ̃ : ‖θ̃_k − θ_k‖ = β for every block k}
 

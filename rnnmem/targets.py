@@ -1,10 +1,10 @@
 """Target sequence maps with known memory: linear functionals, teacher RNNs, composite nonlinear functionals.
 
-Linear functionals (THEORY.md §2, [P1 eq. 3]): H_t(x) = ∫_0^∞ ρ(s)ᵀ x_{t−s} ds with ρ(t) = r(t) w — a scalar
+Linear functionals (docs/math.md §2, [P1 eq. 3]): H_t(x) = ∫_0^∞ ρ(s)ᵀ x_{t−s} ds with ρ(t) = r(t) w — a scalar
 kernel r times a fixed direction w ∈ ℝ^d (w = [1] for scalar inputs). On a grid t_k = kΔt the output is the
 Riemann sum
 
-    y_k = Δt Σ_{j=0}^{k} ρ(jΔt)ᵀ x_{k−j}                                    (THEORY.md §2)
+    y_k = Δt Σ_{j=0}^{k} ρ(jΔt)ᵀ x_{k−j}                                    (docs/math.md §2)
 
 (with Δt = 1 this is the Curse-of-memory repo's generator), computed by zero-padded FFT convolution in
 O(T log T). Every linear family knows its exact kernel ``rho(t)`` and its exact memory ``memory(t)`` =
@@ -146,7 +146,7 @@ class LinearFunctional:
         return (dt * r)[:, None, None] * self.direction[None, None, :]
 
     def __call__(self, x, dt: float = 1.0) -> np.ndarray:
-        """Outputs y_k = Δt Σ_{j≤k} ρ(jΔt)ᵀ x_{k−j} (THEORY.md §2) by zero-padded FFT convolution.
+        """Outputs y_k = Δt Σ_{j≤k} ρ(jΔt)ᵀ x_{k−j} (docs/math.md §2) by zero-padded FFT convolution.
 
         Parameters
         ----------
@@ -183,7 +183,7 @@ class _Shift(LinearFunctional):
 
 def exponential(rate: float = 1.0, *, base: float | None = None, coef: float = 1.0,
                 direction=None) -> LinearFunctional:
-    """Exponential memory ρ(t) = c e^{−λt} (or c a^t = c e^{t ln a} with ``base=a``) (THEORY.md §2).
+    """Exponential memory ρ(t) = c e^{−λt} (or c a^t = c e^{t ln a} with ``base=a``) (docs/math.md §2).
 
     Parameters
     ----------
@@ -215,7 +215,7 @@ def exponential(rate: float = 1.0, *, base: float | None = None, coef: float = 1
 
 
 def polynomial(p: float, scale: float = 1.0, *, coef: float = 1.0, direction=None) -> LinearFunctional:
-    """Polynomial memory ρ(t) = c (1 + αt)^{−p} (THEORY.md §2; [P1 Fig. 1]: α = 1, p = 1.1; repo α = 0.1).
+    """Polynomial memory ρ(t) = c (1 + αt)^{−p} (docs/math.md §2; [P1 Fig. 1]: α = 1, p = 1.1; repo α = 0.1).
 
     Parameters
     ----------
@@ -235,7 +235,7 @@ def polynomial(p: float, scale: float = 1.0, *, coef: float = 1.0, direction=Non
 
 
 def shift(delay: int, *, direction=None) -> LinearFunctional:
-    """Discrete delay y_k = wᵀ x_{k−τ} (THEORY.md §2; a point mass, not integrable in continuous time).
+    """Discrete delay y_k = wᵀ x_{k−τ} (docs/math.md §2; a point mass, not integrable in continuous time).
 
     In the Riemann convention y_k = Δt Σ_j ρ(jΔt)ᵀ x_{k−j} this is ρ(jΔt) = δ_{jτ} w / Δt, so
     ``rho``/``memory`` depend on ``dt``: |ρ(τΔt)|₁ = |w|₁/Δt and 0 at every other grid time. Outputs are
@@ -256,7 +256,7 @@ def shift(delay: int, *, direction=None) -> LinearFunctional:
 
 
 def sum_of_exponentials(coefs, rates, *, direction=None) -> LinearFunctional:
-    """ρ(t) = Σ_i c_i e^{−λ_i t} (THEORY.md §2). Memory |Σ_i c_i e^{−λ_i t}| (exact, including sign changes).
+    """ρ(t) = Σ_i c_i e^{−λ_i t} (docs/math.md §2). Memory |Σ_i c_i e^{−λ_i t}| (exact, including sign changes).
 
     Parameters
     ----------
@@ -298,7 +298,7 @@ def airy(shift: float = 6.0, scale: float = 1.0, *, coef: float = 1.0, direction
 
 # ----------------------------------------------------------------------------------------------- nonlinear
 class Teacher:
-    """A teacher RNN as a target (THEORY.md §7 Fig. 3): y = rnn(x) on the rnn's own grid.
+    """A teacher RNN as a target (docs/math.md §7 Fig. 3): y = rnn(x) on the rnn's own grid.
 
     Attributes
     ----------
@@ -349,7 +349,7 @@ _OUTER = {
 class Composite:
     """A pointwise nonlinearity after a linear functional: y_k = g(H_k(x)), g ∈ {tanh, sin}.
 
-    Memory (THEORY.md §3). d/dt g(H_t(u^x)) = g'(H_t(u^x)) ρ(t)ᵀx and |g'| ≤ g'(0) = 1, so for every x
+    Memory (docs/math.md §3). d/dt g(H_t(u^x)) = g'(H_t(u^x)) ρ(t)ᵀx and |g'| ≤ g'(0) = 1, so for every x
 
         |d/dt g(H_t(u^x))| / |x|_∞ ≤ |ρ(t)|₁,
 
@@ -390,7 +390,7 @@ def composite(linear: LinearFunctional, outer: str = "tanh") -> Composite:
 # ----------------------------------------------------------------------------------------------- inputs
 def sample_inputs(n: int, T: int, d: int = 1, kind: str = "gaussian", rng=None, *,
                   scale: float = 1.0) -> np.ndarray:
-    """Random input sequences (THEORY.md §2), shape (n, T, d).
+    """Random input sequences (docs/math.md §2), shape (n, T, d).
 
     * ``gaussian``: x_k = s ξ_k, ξ_k i.i.d. N(0, I).
     * ``uniform``: x_k = s u_k, u_k i.i.d. uniform on [−1, 1]^d.

@@ -1,4 +1,4 @@
-"""Training on the Numba BPTT: the Adam and SGD optimisers and :func:`fit` (THEORY.md §7; no PyTorch).
+"""Training on the Numba BPTT: the Adam and SGD optimisers and :func:`fit` (docs/math.md §7; no PyTorch).
 
 Every model following the parameter protocol can be trained: ``params() -> dict[str, ndarray]`` (the trained
 blocks), ``replace(**blocks)`` (a new model with blocks changed) and

@@ -30,7 +30,7 @@ def dact(z, name):
 
 
 def forward(W, U, b, C, D, x, cell, activation, dt):
-    """Returns (y (B,T,p), states (B,T,m), pre-activations (B,T,m)) written as in THEORY.md §1."""
+    """Returns (y (B,T,p), states (B,T,m), pre-activations (B,T,m)) written as in docs/math.md §1."""
     B, T, _ = x.shape
     m = W.shape[0]
     p = C.shape[0]

@@ -108,7 +108,7 @@ def test_rnn_reproduces_target_outputs():
 
 
 def test_polynomial_slowest_rate_falls_with_width():
-    """THEORY.md §7: the slowest rate of the pol fits falls with m (≈ 0.067, 0.0076, 0.0013)."""
+    """docs/math.md §7: the slowest rate of the pol fits falls with m (≈ 0.067, 0.0076, 0.0013)."""
     rates = [approx.exponential_fit(rm.targets.polynomial(1.1), m).slowest_rate for m in (2, 4, 6)]
     assert rates[0] > 5 * rates[1] > 25 * rates[2]
     assert rates[0] == pytest.approx(0.067, rel=0.1)

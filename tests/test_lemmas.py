@@ -31,7 +31,7 @@ def test_lyapunov_solution_solves_the_equation_and_closed_form():
     # closed form for this W: P = [[1/2, 5/2], [5/2, 51/2]] (solve the 3 scalar equations by hand)
     np.testing.assert_allclose(P, [[0.5, 2.5], [2.5, 25.5]], rtol=1e-12)
     assert np.linalg.norm(P, 2) == pytest.approx(13 + math.sqrt(12.5 ** 2 + 2.5 ** 2), rel=1e-12)
-    assert np.linalg.norm(P, 2) == pytest.approx(25.75, abs=0.01)  # THEORY.md §5: ≈ 25.7 > 0.5
+    assert np.linalg.norm(P, 2) == pytest.approx(25.75, abs=0.01)  # docs/math.md §5: ≈ 25.7 > 0.5
 
 
 @settings(max_examples=30, **SETTINGS)

@@ -1,5 +1,5 @@
 """rnnmem.linear against slow references: Markov parameters, Gramians, H2, Hankel singular values, memory capacity
-(exact, ill-conditioned, sampled), Fisher memory, BPTT gains and Lyapunov exponents (THEORY.md §8)."""
+(exact, ill-conditioned, sampled), Fisher memory, BPTT gains and Lyapunov exponents (docs/math.md §8)."""
 
 from __future__ import annotations
 

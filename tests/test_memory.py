@@ -300,7 +300,7 @@ def test_a_contractive_elman_rnns_have_decaying_memory(rnn):
 
 def test_hurwitz_alone_does_not_give_decaying_memory():
     """Finding: W = [[1, 1], [−4, −3]] is Hurwitz (eigenvalue −1, twice) yet a tanh RNN driven by a large
-    constant input saturates into v → (1, −1) (THEORY.md §7, [P1 Fig. 11]): its memory does not decay."""
+    constant input saturates into v → (1, −1) (docs/math.md §7, [P1 Fig. 11]): its memory does not decay."""
     W = np.array([[1.0, 1.0], [-4.0, -3.0]])
     assert np.linalg.eigvals(W).real.max() < 0
     rnn = rm.RNN(W, np.eye(2), np.zeros(2), np.eye(2), cell="euler", activation="tanh", dt=0.05)
@@ -463,7 +463,7 @@ def test_fit_decay_errors():
 
 # ----------------------------------------------------------------------------------------------- identity map
 def test_identity_map_has_no_memory_but_polynomially_decaying_output():
-    """THEORY.md §3: y_t = x_t fed x_t = 1/t decays like t^{-1}, yet its Heaviside memory is 0 for t > 0."""
+    """docs/math.md §3: y_t = x_t fed x_t = 1/t decays like t^{-1}, yet its Heaviside memory is 0 for t > 0."""
 
     def identity(x):
         return x.copy()

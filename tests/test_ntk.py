@@ -1,5 +1,5 @@
 """rnnmem.ntk: lag weights (closed form and its derivative identity), empirical Gram vs finite differences, SCNN,
-interpolant, gradient descent (THEORY.md §7b)."""
+interpolant, gradient descent (docs/math.md §7b)."""
 
 from __future__ import annotations
 

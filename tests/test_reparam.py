@@ -223,7 +223,7 @@ def test_bad_input_messages():
 
 def test_perturbation_error_perturbs_raw_parameters_or_effective_W():
     """A slow exp-parameterised mode survives raw perturbations of w (rates only rescale by e^{±β}) but the
-    effective W + βI destabilises it as soon as β exceeds its rate (THEORY.md §6)."""
+    effective W + βI destabilises it as soon as β exceeds its rate (docs/math.md §6)."""
     model = ReparamRNN(np.log([0.01, 0.5]), np.ones((2, 1)), np.zeros(2), np.ones((1, 2)), f="exp", cell="euler",
                        activation="linear", dt=1.0)
     x = np.zeros((1, 3000, 1))

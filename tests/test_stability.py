@@ -100,7 +100,7 @@ def test_distance_discrete_jordan_block_closed_form(a, c):
 
 
 def test_distance_counterexample_value():
-    """THEORY.md §5 matrix: α = −1 but r ≈ 0.0990."""
+    """docs/math.md §5 matrix: α = −1 but r ≈ 0.0990."""
     r = rm.distance_to_instability([[-1.0, 10.0], [0.0, -1.0]])
     assert r == pytest.approx(0.0990195135927840, rel=1e-9)
 

@@ -16,6 +16,10 @@ from theory import _registry, _runner
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def _ctrl(passed=False):
+    return [theory.Control("ctl", "premise removed", passed, "c = 0")]
+
+
 @pytest.fixture
 def fake_registry(monkeypatch):
     calls = []
@@ -23,22 +27,27 @@ def fake_registry(monkeypatch):
 
     def ok(ctx):
         calls.append("ok")
-        return theory.Result(True, "x = 1.00 | |y| < 2", details="fine", data={"x": 1.0, "arr": [float("inf")]})
+        return theory.Result(True, "x = 1.00 | |y| < 2", details="fine", data={"x": 1.0, "arr": [float("inf")]},
+                             controls=_ctrl())
 
     def bad(ctx):
         calls.append("bad")
-        return theory.Result(False, "x = 2.00")
+        return theory.Result(False, "x = 2.00", controls=_ctrl())
 
     def finding(ctx):
         calls.append("finding")
-        return theory.Result(False, "documented failure")
+        return theory.Result(True, "counterexample", refuted=True, controls=_ctrl())
+
+    def vacuous(ctx):
+        calls.append("vacuous")
+        return theory.Result(True, "holds everywhere", controls=_ctrl(True))
 
     def crash(ctx):
         calls.append("crash")
         raise RuntimeError("boom")
 
-    for name, fn, expect in (("ok", ok, True), ("bad", bad, True), ("finding", finding, False),
-                             ("crash", crash, True)):
+    for name, fn, expect in (("ok", ok, "PASS"), ("bad", bad, "PASS"), ("finding", finding, "FINDING"),
+                             ("vacuous", vacuous, "PASS"), ("crash", crash, "PASS")):
         reg[name] = _registry.Check(name, fn, name.title(), "statement", expect)
     monkeypatch.setattr(_runner, "discover", lambda: dict(reg))
     return calls
@@ -47,26 +56,40 @@ def fake_registry(monkeypatch):
 def test_runner_contract(tmp_path, fake_registry, capsys):
     code = _runner.main(["--quick", "--out", str(tmp_path)])
     out = capsys.readouterr().out
-    assert code == 1  # "bad" and "crash" are unexpected FAILs
+    assert code == 2  # "crash" is an ERROR
     lines = {ln.split()[0]: ln.split()[1] for ln in out.splitlines() if ln and not ln.startswith("report")}
-    assert lines == {"ok": "PASS", "bad": "FAIL", "finding": "FAIL", "crash": "FAIL"}
+    assert lines == {"ok": "PASS", "bad": "FAIL", "finding": "FINDING", "vacuous": "VACUOUS", "crash": "ERROR"}
     results = json.loads((tmp_path / "results.json").read_text())
     assert results["crash"]["summary"].startswith("error: RuntimeError: boom")
     assert results["ok"]["data"] == {"x": 1.0, "arr": ["inf"]}
+    assert results["ok"]["controls"] == [{"name": "ctl", "premise_removed": "premise removed", "status": "FAIL",
+                                          "summary": "c = 0"}]
+    assert results["vacuous"]["controls"][0]["status"] == "PASS"
+    assert {r["expected"] for r in results.values()} == {"PASS", "FINDING"}
     report = (tmp_path / "report.md").read_text()
-    assert "| `ok` | PASS | x = 1.00 \\| \\|y\\| < 2 |" in report and "expected to fail" in report
-    # resume: nothing re-runs
+    assert "| `ok` | PASS | PASS | x = 1.00 \\| \\|y\\| < 2 | controls 1/1 FAIL |" in report
+    # resume: nothing re-runs except the ERROR, which is never resumed
     fake_registry.clear()
-    assert _runner.main(["--quick", "--out", str(tmp_path)]) == 1
-    assert fake_registry == []
+    assert _runner.main(["--quick", "--out", str(tmp_path)]) == 2
+    assert fake_registry == ["crash"]
     assert "(resumed)" in capsys.readouterr().out
     # --only runs just that check; --fresh ignores saved results
+    fake_registry.clear()
     assert _runner.main(["--quick", "--out", str(tmp_path), "--only", "ok", "--fresh"]) == 0
     assert fake_registry == ["ok"]
+    assert _runner.main(["--quick", "--out", str(tmp_path), "--only", "finding"]) == 0  # FINDING as expected
+    assert _runner.main(["--quick", "--out", str(tmp_path), "--only", "bad"]) == 1
+    assert _runner.main(["--quick", "--out", str(tmp_path), "--only", "vacuous"]) == 1
     # a different size is not resumed
     fake_registry.clear()
     _runner.main(["--out", str(tmp_path), "--only", "ok,finding"])
     assert fake_registry == ["ok", "finding"]
+
+
+def test_a_check_without_controls_is_vacuous():
+    assert theory.Result(True, "x").status == "VACUOUS"
+    assert theory.Result(False, "x").status == "FAIL"
+    assert theory.Result(True, "x", controls=_ctrl(), refuted=True).status == "FINDING"
 
 
 def test_unknown_check_is_an_error(tmp_path, fake_registry):
@@ -97,7 +120,8 @@ def test_python_m_theory_quick_passes(tmp_path):
     results = json.loads((tmp_path / "results.json").read_text())
     assert set(results) == set(checks)
     for name, rec in results.items():
-        assert rec["status"] == "PASS" or not rec["expect_pass"], (name, rec["summary"])
+        assert rec["status"] == rec["expected"], (name, rec["status"], rec["summary"])
+        assert rec["controls"] and all(c["status"] == "FAIL" for c in rec["controls"]), (name, rec["controls"])
         for fig in rec["figures"]:
             assert (tmp_path / "figures" / fig).stat().st_size > 1000, (name, fig)
     assert (tmp_path / "report.md").read_text().count("## `") == len(checks)
@@ -112,7 +136,7 @@ def test_heavy_sweeps_run_on_a_process_executor(tmp_path, monkeypatch):
 
     def sweep(ctx):
         seen["executor"] = type(ctx.executor).__name__
-        return theory.Result(ctx.map(_square, range(5)) == [0, 1, 4, 9, 16], "mapped")
+        return theory.Result(ctx.map(_square, range(5)) == [0, 1, 4, 9, 16], "mapped", controls=_ctrl())
 
     reg = {"sweep": _registry.Check("sweep", sweep, "Sweep", "statement")}
     monkeypatch.setattr(_runner, "discover", lambda: dict(reg))
@@ -127,4 +151,4 @@ def test_python_m_theory_default_size_passes(tmp_path):
                           env=dict(os.environ, MPLBACKEND="Agg"), capture_output=True, text=True, timeout=1800)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     results = json.loads((tmp_path / "results.json").read_text())
-    assert all(r["status"] == "PASS" or not r["expect_pass"] for r in results.values())
+    assert all(r["status"] == r["expected"] for r in results.values())

@@ -60,51 +60,78 @@ def _run_one(chk: Check, ctx: Context) -> dict:
         if not isinstance(res, Result):
             raise TypeError(f"check {chk.name} returned {type(res).__name__}, expected theory.Result")
         rec = {
-            "status": "PASS" if res.passed else "FAIL",
+            "status": res.status,
             "summary": res.summary,
             "details": res.details,
             "figures": list(res.figures),
+            "controls": [{"name": c.name, "premise_removed": c.premise_removed, "status": c.status,
+                          "summary": c.summary} for c in res.controls],
             "data": _json_safe(res.data),
         }
-    except Exception as exc:  # a crashing check is a FAIL with its traceback in the report
+        if res.seeds:
+            rec["seeds"] = {str(k): ("PASS" if v else "FAIL") for k, v in res.seeds.items()}
+        if not res.controls:
+            rec["summary"] += " [declares no negative control]"
+    except Exception as exc:  # a crash is an ERROR, never a scientific verdict
         rec = {
-            "status": "FAIL",
+            "status": "ERROR",
             "summary": f"error: {type(exc).__name__}: {exc}"[:300],
             "details": "```\n" + traceback.format_exc() + "```",
             "figures": [],
+            "controls": [],
             "data": {},
         }
     rec.update(
         seconds=round(time.perf_counter() - t0, 2),
         size=ctx.size,
         seed=ctx.seed,
-        expect_pass=chk.expect_pass,
+        expected=chk.expect,
         title=chk.title,
         statement=chk.statement,
     )
     return rec
 
 
+def _controls_cell(rec: dict) -> str:
+    """``controls 2/2 FAIL`` (all failed, as they must), or which passed."""
+    ctrls = rec.get("controls") or []
+    if not ctrls:
+        return "no controls"
+    passed = [c["name"] for c in ctrls if c["status"] != "FAIL"]
+    if not passed:
+        return f"controls {len(ctrls)}/{len(ctrls)} FAIL"
+    return f"controls PASSED: {', '.join(passed)}"
+
+
 def _line(name: str, rec: dict, width: int) -> str:
-    return f"{name:<{width}}  {rec['status']:<4}  {rec['summary']}"
+    return f"{name:<{width}}  {rec['status']:<7}  {rec['summary']}  [{_controls_cell(rec)}]"
 
 
 def _write_report(out: Path, checks: dict[str, Check], results: dict, header: str) -> Path:
-    lines = ["# rnnmem theory report", "", header, ""]
-    lines += ["| check | verdict | key figure | seconds |", "|---|---|---|---|"]
+    lines = ["# rnnmem theory report", "", header, "",
+             "States: PASS (reproduced), FINDING (the statement as worded is refuted; the corrected one reproduced), "
+             "FAIL (not reproduced), VACUOUS (a negative control passed too), ERROR (the check raised).", ""]
+    lines += ["| check | state | expected | key figure | controls | seconds |", "|---|---|---|---|---|---|"]
     for name in checks:
         if name in results:
             r = results[name]
             cell = r["summary"].replace("|", "\\|")  # a literal | would split the markdown table cell
-            lines.append(f"| `{name}` | {r['status']} | {cell} | {r['seconds']} |")
+            lines.append(f"| `{name}` | {r['status']} | {r.get('expected', 'PASS')} | {cell} | "
+                         f"{_controls_cell(r)} | {r['seconds']} |")
     for name, chk in checks.items():
         if name not in results:
             continue
         r = results[name]
         lines += ["", f"## `{name}` — {chk.title}", "", f"**Statement tested.** {chk.statement}", ""]
-        lines += [f"**Verdict: {r['status']}** — {r['summary']} ({r['seconds']} s, size `{r['size']}`)", ""]
-        if not chk.expect_pass:
-            lines += ["*This check is expected to fail (documented); its FAIL does not fail the run.*", ""]
+        lines += [f"**Verdict: {r['status']}** (expected {r.get('expected', 'PASS')}) — {r['summary']} "
+                  f"({r['seconds']} s, size `{r['size']}`)", ""]
+        if r.get("controls"):
+            lines += ["**Negative controls** (each must FAIL):", ""]
+            lines += [f"- `{c['name']}` — {c['premise_removed']}: **{c['status']}** — {c['summary']}"
+                      for c in r["controls"]]
+            lines += [""]
+        if r.get("seeds"):
+            lines += ["**Seeds:** " + ", ".join(f"{k}: {v}" for k, v in r["seeds"].items()), ""]
         if r.get("details"):
             lines += [r["details"], ""]
         for fig in r.get("figures", []):
@@ -113,6 +140,15 @@ def _write_report(out: Path, checks: dict[str, Check], results: dict, header: st
     path = out / "report.md"
     path.write_text("\n".join(lines) + "\n")
     return path
+
+
+def exit_code(results: dict) -> int:
+    """0 when every check has its expected state; 2 on any ERROR; else 1 (a FAIL, VACUOUS or other mismatch)."""
+    if any(r["status"] == "ERROR" for r in results.values()):
+        return 2
+    if any(r["status"] != r.get("expected", "PASS") for r in results.values()):
+        return 1
+    return 0
 
 
 def run(
@@ -157,7 +193,8 @@ def run(
     done: dict = {}
     for name, chk in checks.items():
         prev = stored.get(name)
-        if prev and prev.get("size") == ctx.size and prev.get("seed") == seed:
+        if prev and prev.get("size") == ctx.size and prev.get("seed") == seed and prev.get("status") != "ERROR" \
+                and prev.get("expected") == chk.expect:
             rec = dict(prev, resumed=True)
         else:
             rec = _run_one(chk, ctx)
@@ -208,8 +245,9 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         if isinstance(executor, ProcessPoolExecutor):
             executor.shutdown()
-    failed = [n for n, r in results.items() if r["status"] != "PASS" and r["expect_pass"]]
-    if failed:
-        print(f"unexpected FAIL: {', '.join(failed)}", file=sys.stderr)
-        return 1
-    return 0
+    code = exit_code(results)
+    unexpected = [f"{n} ({r['status']}, expected {r.get('expected', 'PASS')})" for n, r in results.items()
+                  if r["status"] != r.get("expected", "PASS")]
+    if unexpected:
+        print(f"unexpected state: {', '.join(unexpected)}", file=sys.stderr)
+    return code

@@ -1,4 +1,4 @@
-"""[P1] Fig. 1: perturbation curves of linear RNNs fitted to exponential vs polynomial memory (THEORY.md §7).
+"""[P1] Fig. 1: perturbation curves of linear RNNs fitted to exponential vs polynomial memory (docs/math.md §7).
 
 Setting: d = 1 linear functionals with ρ(t) = 0.9ᵗ ("exp") and ρ(t) = (1 + t)^{−1.1} ("pol"); linear RNNs of width
 m ∈ {2, 4, 6, 8, 14} fitted without gradient descent by variable projection over exponential bases
@@ -21,7 +21,7 @@ from rnnmem import approx
 from rnnmem.stability import spectral_abscissa
 from theory._registry import Context, Result, check
 
-#: [P1] Fig. 1 read-offs quoted in THEORY.md §7
+#: [P1] Fig. 1 read-offs quoted in docs/math.md §7
 PAPER_E0_EXP = {2: 0.32, 4: 0.10, 6: 0.034, 8: 0.010, 14: 0.0017}
 PAPER_CROSSINGS_POL = [0.11, 0.055, 0.035, 0.016]
 PAPER_BETA0_EXP = 0.07
@@ -234,7 +234,7 @@ def fig1_pol(ctx: Context) -> Result:
         f"Crossings for the pairs {pairs}: long window {fmt(res['long'])}; paper window t ≤ 100: "
         f"{fmt(res['short'])}; paper ≈ {', '.join(map(str, PAPER_CROSSINGS_POL))}.\n\n"
         + _e0_table(data, "pol", widths) + "\n\n"
-        "The slowest fitted rate falls with m (THEORY.md §7 trials: ≈ 0.067, 0.0076, 0.0013, 0.00033, 0.00014), "
+        "The slowest fitted rate falls with m (docs/math.md §7 trials: ≈ 0.067, 0.0076, 0.0013, 0.00033, 0.00014), "
         "so W_m + βI becomes unstable at β ≈ λ_min(m) → 0: the tail of the polynomial kernel needs ever slower "
         "modes. **Finding:** on the paper's short window t ≤ 100 that instability is almost invisible — a mode "
         "growing at rate g only shows after t ≈ 1/g — and W + βI multiplies the kernel by e^{βt}, which is the "

@@ -1,6 +1,6 @@
 """[P1] Fig. 2: nonlinear (tanh, hardtanh) RNNs trained on a polynomial-memory target are not stably approximated.
 
-Setting (THEORY.md §7; [P1] App. D): ``euler`` RNNs dh/dt = σ(Wh + Ux + b), ŷ = Ch, Δt = 1, T = 100, trained by
+Setting (docs/math.md §7; [P1] App. D): ``euler`` RNNs dh/dt = σ(Wh + Ux + b), ŷ = Ch, Δt = 1, T = 100, trained by
 :func:`rnnmem.fit` (Numba BPTT, Adam, MSE) on the linear functional y_k = Σ_j ρ(j) x_{k−j} with
 ρ(t) = (1 + t)^{−1.5}, i.i.d. N(0, 1) inputs; widths m of growing size. Each trained model's perturbation error
 E_m(β) (mean squared error on held-out inputs, every block W, U, b, C perturbed in its spectral-norm β-ball, random
@@ -279,7 +279,7 @@ def _fig2(ctx: Context, activation: str, name: str | None = None, cell: str = "e
                     f"{pol['runs'][m]['seconds']:.1f} / {expo['runs'][m]['seconds']:.1f} |")
     details = (
         settings_text(s, cell) + "\n\n" + note
-        + "**PASS criterion** (the mechanism of Thm. 3.9, THEORY.md §5, in a form that is robust at this training "
+        + "**PASS criterion** (the mechanism of Thm. 3.9, docs/math.md §5, in a form that is robust at this training "
         "budget): on the polynomial target (i) the approximation improves with m: E_{m_max}(0) < E_{m_min}(0); "
         "(ii) the widest pol model is nearly marginal: its blow-up radius (the last β before the MSE curve jumps — "
         "log-log slope > 8, twice the default of PerturbationCurve.stability_radius because the MSE is quadratic — "

@@ -1,4 +1,4 @@
-"""[P1] Lemmas A.8–A.10 used in the proof of Theorem 3.9 (THEORY.md §5): the true statements checked, the two false
+"""[P1] Lemmas A.8–A.10 used in the proof of Theorem 3.9 (docs/math.md §5): the true statements checked, the two false
 ones shown by their counterexamples (labelled as findings).
 
 The math helpers (``lyapunov_solution``, ``gramian_norm_bound``, ``random_normal_matrix``, ``a9_ratio``,
@@ -81,7 +81,7 @@ def a9_ratio(W: np.ndarray, v: np.ndarray) -> float:
 
 
 def a9_counterexample(m: int = 50) -> tuple[np.ndarray, np.ndarray]:
-    """THEORY.md §5: W = all-ones (max entry M₀ = 1), v = (1, 1/m, …, 1/m)."""
+    """docs/math.md §5: W = all-ones (max entry M₀ = 1), v = (1, 1/m, …, 1/m)."""
     v = np.full(m, 1.0 / m)
     v[0] = 1.0
     return np.ones((m, m)), v

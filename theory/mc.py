@@ -1,4 +1,4 @@
-"""Jaeger memory capacity of a linear reservoir: closed form vs sampled estimator (THEORY.md §8)."""
+"""Jaeger memory capacity of a linear reservoir: closed form vs sampled estimator (docs/math.md §8)."""
 
 from __future__ import annotations
 
@@ -55,7 +55,7 @@ def _sampled(args):
 
 
 @check("mc-exact-vs-sampled", order=70, title="Memory capacity: closed form vs sampled estimator; Σ MC_k = rank",
-       statement="THEORY.md §8 (Jaeger 2002): for a linear reservoir with i.i.d. input, MC_k = (W^k u)ᵀP⁻¹(W^k u) "
+       statement="docs/math.md §8 (Jaeger 2002): for a linear reservoir with i.i.d. input, MC_k = (W^k u)ᵀP⁻¹(W^k u) "
                  "and Σ_k MC_k equals the rank of the Kalman controllability matrix; a sampled estimator (ridge/least-"
                  "squares readout) agrees within sampling error.")
 def mc_exact_vs_sampled(ctx: Context) -> Result:

@@ -1,6 +1,6 @@
 """Paper-1 memory-function figures: Heaviside vs impulse memory (Fig. 10) and the v-dynamics attractors (Fig. 11).
 
-[P1] Wang, Li & Li, ICLR 2024, App. F–H; THEORY.md §3 and §7.
+[P1] Wang, Li & Li, ICLR 2024, App. F–H; docs/math.md §3 and §7.
 """
 
 from __future__ import annotations
@@ -109,7 +109,7 @@ FIG11_W = np.array([[1.0, 1.0], [-4.0, -3.0]])
 
 
 def _corner_jacobian(v: np.ndarray) -> np.ndarray:
-    """Jacobian of f(v) = (1 − v∘v) ∘ (W v) (the tanh v-dynamics, THEORY.md §3)."""
+    """Jacobian of f(v) = (1 − v∘v) ∘ (W v) (the tanh v-dynamics, docs/math.md §3)."""
     Wv = FIG11_W @ v
     return np.diag(-2.0 * v * Wv) + np.diag(1.0 - v * v) @ FIG11_W
 
@@ -187,7 +187,7 @@ def fig11(ctx: Context) -> Result:
         "**Finding.** 0 attracts small inputs (memory of 0 < |x|_∞ ≤ 1 is below 1e-6 at the horizon: "
         f"max {np.max(mem_small):.2e}); most large inputs end at the corners (+1, −1) and (−1, +1), where "
         "v stays on the saturated face and the memory |Cv(t)|/|x|_∞ does not decay (median "
-        f"{np.median(mem_large):.2f} for |x|_∞ ≥ 4). THEORY.md lists the nonzero attractors as (1, 1) and (−1, −1); "
+        f"{np.median(mem_large):.2f} for |x|_∞ ≥ 4). docs/math.md lists the nonzero attractors as (1, 1) and (−1, −1); "
         "with the convention dv/dt = σ'(z) ∘ (W v) used here (and in `rnnmem.RNN`), (1, 1) and (−1, −1) are "
         "saddles (Jacobian eigenvalues of both signs, above) visited only transiently, while the attracting "
         "corners are (+1, −1) and (−1, +1) (one zero eigenvalue: they attract through the saturation of tanh, "

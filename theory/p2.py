@@ -1,7 +1,7 @@
 """[P2] Emami et al., *Implicit Bias of Linear RNNs* (ICML 2021): the kernel regime of wide linear RNNs.
 
-Checks p2-ntk-limit, p2-lag-weights, p2-dynamics, p2-implicit-bias, p2-bias-variance (THEORY.md §7b). The lag
-weights ρ_j² are the form derived in THEORY.md §7b (the paper's body text was not available); these checks are the
+Checks p2-ntk-limit, p2-lag-weights, p2-dynamics, p2-implicit-bias, p2-bias-variance (docs/math.md §7b). The lag
+weights ρ_j² are the form derived in docs/math.md §7b (the paper's body text was not available); these checks are the
 Monte-Carlo evidence for it.
 """
 
@@ -15,7 +15,7 @@ from rnnmem import ntk
 from theory._registry import Context, Result, check
 
 SIGMA2S = (0.5, 0.81, 1.0, 1.21)
-STATEMENT_7B = ("[P2] §3–4 (derived form, THEORY.md §7b): for a wide linear RNN in the NTK parameterisation the "
+STATEMENT_7B = ("[P2] §3–4 (derived form, docs/math.md §7b): for a wide linear RNN in the NTK parameterisation the "
                 "Markov-parameter Gram G_ij = ⟨∇θ L_i, ∇θ L_j⟩ tends to diag(ρ_j²), ρ_j² = (ν_C + ν_U)σ^{2j} + "
                 "j ν_C ν_U σ^{2(j−1)}, off-diagonals ~ n^{−1/2}")
 
@@ -143,7 +143,7 @@ def ntk_limit(ctx: Context) -> Result:
 
 # ---------------------------------------------------------------------------------------------------- 2. lag weights
 @check("p2-lag-weights", order=61, title="[P2] lag weights ρ_j²: decay for σ<1, linear at σ=1, explosion for σ>1",
-       statement="[P2] (derived form, THEORY.md §7b): ρ_j² ~ jσ^{2j} decays geometrically for σ² < 1 (bias toward "
+       statement="[P2] (derived form, docs/math.md §7b): ρ_j² ~ jσ^{2j} decays geometrically for σ² < 1 (bias toward "
                  "short lags), grows linearly (ρ_j² = 2 + j) at σ² = 1 and explodes for σ² > 1; the empirical Gram "
                  "diagonal follows it.")
 def lag_weights_check(ctx: Context) -> Result:
@@ -180,7 +180,7 @@ def lag_weights_check(ctx: Context) -> Result:
 
     fig, ax = plt.subplots(figsize=(6.5, 4.2))
     plot_lag_weights(SIGMA2S, J, ax=ax, empirical=emp)
-    ax.set_title(f"ρ_j² (lines, THEORY.md §7b) vs empirical G_jj (n={n}, {seeds} seeds, mean ± sd)", fontsize=8)
+    ax.set_title(f"ρ_j² (lines, docs/math.md §7b) vs empirical G_jj (n={n}, {seeds} seeds, mean ± sd)", fontsize=8)
     fig.tight_layout()
     ctx.save_figure(fig, "p2_lag_weights.png")
     passed = all(checks.values())
@@ -226,7 +226,7 @@ def _dyn_one(args):
 
 
 @check("p2-dynamics", order=62, title="[P2] RNN vs SCNN trained by full-batch GD: trajectories merge as n grows",
-       statement="[P2] §4 (THEORY.md §7b): in the kernel regime gradient descent on the wide linear RNN and on the "
+       statement="[P2] §4 (docs/math.md §7b): in the kernel regime gradient descent on the wide linear RNN and on the "
                  "scaled convolution ŷ_k = Σ_j ρ_j θ_j x_{k−j} have the same function-space dynamics; the gap "
                  "between their loss curves and impulse responses vanishes as n → ∞ (like n^{−1/2}).")
 def dynamics(ctx: Context) -> Result:
@@ -310,7 +310,7 @@ def _bias_rnn_one(args):
 
 
 @check("p2-implicit-bias", order=63, title="[P2] implicit bias: GD finds the ρ-weighted min-norm interpolant",
-       statement="[P2] §4 (THEORY.md §7b): from few samples, gradient descent converges to the minimum weighted-norm "
+       statement="[P2] §4 (docs/math.md §7b): from few samples, gradient descent converges to the minimum weighted-norm "
                  "interpolant L(0) + R Xᵀ(XRXᵀ)⁻¹(y − X L(0)), R = diag(ρ_j²) — exactly for the SCNN, approximately "
                  "(better with n) for the RNN — so long-lag taps of the teacher are missed when σ < 1.")
 def implicit_bias(ctx: Context) -> Result:
@@ -439,7 +439,7 @@ def _best(grid, curves):
 
 
 @check("p2-bias-variance", order=64, title="[P2] σ trades bias for variance: best σ grows with the target's memory",
-       statement="[P2] §5 (THEORY.md §7b): σ sets the implicit prior over lags; short-memory targets are learned best "
+       statement="[P2] §5 (docs/math.md §7b): σ sets the implicit prior over lags; short-memory targets are learned best "
                  "with small σ, long-memory ones need σ near 1 (larger σ inflates variance); shown on synthetic "
                  "teachers of several memory lengths and on a real series (statsmodels' yearly sunspots).")
 def bias_variance(ctx: Context) -> Result:
@@ -510,7 +510,7 @@ def bias_variance(ctx: Context) -> Result:
     summary = (f"best σ² {bz} for teacher memory τ = {[int(t) for t in taus]} (NNGP init {br}); sunspots best σ² "
                f"{rbz:g} (mse {rmz.min():.3f} vs {rmz[0]:.3f} at σ²={grid[0]:g}, {rmz[-1]:.3f} at σ²={grid[-1]:g})")
     details = "\n".join([
-        "Infinite-width linear RNN = kernel regression with the lag weights ρ_j² (THEORY.md §7b): the learned response "
+        "Infinite-width linear RNN = kernel regression with the lag weights ρ_j² (docs/math.md §7b): the learned response "
         "is the weighted min-norm interpolant from L(0). Two initial functions: L(0) = 0 (centred model; also the "
         f"init-average of the learned function) and L(0) ~ NNGP N(0, σ^{{2j}}) (plain RNN; mean over {draws} draws). "
         f"Synthetic: teachers L*_j ∝ e^{{−j/τ}} (unit norm), J = {J}, N = {N} Gaussian windows (under-determined), "

@@ -1,4 +1,4 @@
-"""[P1] Theorem 3.9 (Bernstein-type): its mechanism and its conclusion on the Fig. 1 fits (THEORY.md §5)."""
+"""[P1] Theorem 3.9 (Bernstein-type): its mechanism and its conclusion on the Fig. 1 fits (docs/math.md §5)."""
 
 from __future__ import annotations
 

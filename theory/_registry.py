@@ -40,7 +40,6 @@ from typing import Any
 
 import numpy as np
 
-
 #: the five verdict states, in the order of the verdict table's legend
 STATES = ("PASS", "FINDING", "FAIL", "VACUOUS", "ERROR")
 #: the states a check may declare as expected

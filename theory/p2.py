@@ -310,7 +310,8 @@ def _bias_rnn_one(args):
 
 
 @check("p2-implicit-bias", order=63, title="[P2] implicit bias: GD finds the ρ-weighted min-norm interpolant",
-       statement="[P2] §4 (docs/math.md §7b): from few samples, gradient descent converges to the minimum weighted-norm "
+       statement="[P2] §4 (docs/math.md §7b): from few samples, gradient descent converges to the minimum weighted-"
+                 "norm "
                  "interpolant L(0) + R Xᵀ(XRXᵀ)⁻¹(y − X L(0)), R = diag(ρ_j²) — exactly for the SCNN, approximately "
                  "(better with n) for the RNN — so long-lag taps of the teacher are missed when σ < 1.")
 def implicit_bias(ctx: Context) -> Result:
@@ -439,7 +440,8 @@ def _best(grid, curves):
 
 
 @check("p2-bias-variance", order=64, title="[P2] σ trades bias for variance: best σ grows with the target's memory",
-       statement="[P2] §5 (docs/math.md §7b): σ sets the implicit prior over lags; short-memory targets are learned best "
+       statement="[P2] §5 (docs/math.md §7b): σ sets the implicit prior over lags; short-memory targets are learned "
+                 "best "
                  "with small σ, long-memory ones need σ near 1 (larger σ inflates variance); shown on synthetic "
                  "teachers of several memory lengths and on a real series (statsmodels' yearly sunspots).")
 def bias_variance(ctx: Context) -> Result:
@@ -510,7 +512,8 @@ def bias_variance(ctx: Context) -> Result:
     summary = (f"best σ² {bz} for teacher memory τ = {[int(t) for t in taus]} (NNGP init {br}); sunspots best σ² "
                f"{rbz:g} (mse {rmz.min():.3f} vs {rmz[0]:.3f} at σ²={grid[0]:g}, {rmz[-1]:.3f} at σ²={grid[-1]:g})")
     details = "\n".join([
-        "Infinite-width linear RNN = kernel regression with the lag weights ρ_j² (docs/math.md §7b): the learned response "
+        "Infinite-width linear RNN = kernel regression with the lag weights ρ_j² (docs/math.md §7b): the learned "
+        "response "
         "is the weighted min-norm interpolant from L(0). Two initial functions: L(0) = 0 (centred model; also the "
         f"init-average of the learned function) and L(0) ~ NNGP N(0, σ^{{2j}}) (plain RNN; mean over {draws} draws). "
         f"Synthetic: teachers L*_j ∝ e^{{−j/τ}} (unit norm), J = {J}, N = {N} Gaussian windows (under-determined), "

@@ -21,7 +21,7 @@ import numpy as np
 import rnnmem as rm
 from rnnmem.reparam import ReparamRNN
 from theory._registry import Context, Result, check
-from theory.fig2 import single_threaded_blas
+from theory._students import single_threaded_blas
 
 #: [P1] Table 1 (test accuracy %, 10 epochs)
 PAPER = {"softplus": 71.36, "exp": 70.55, "inverse": 70.77, "direct": 68.47}

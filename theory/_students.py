@@ -6,10 +6,10 @@ One mechanism for every trained-RNN check (docs/math.md §4, §6, §7):
   or ρ(t) = e^{−t} (``exp``, the control), i.i.d. N(0, 1) inputs, T = 100, Δt = 1 (the CoM repository's horizon).
 * **Students.** A :class:`Family` names the model (activation, cell, parameterisation: a plain W or
   W = −diag(f(w)) of :class:`rnnmem.reparam.ReparamRNN`, the initial decay rates, the epochs). The widths form a
-  nested sequence: width m_{i+1} starts from the trained width m_i plus m_{i+1} − m_i fresh units with a small readout
-  (:func:`grow`), then trains with the same budget, so every width continues where the
-  previous one ended. All of it runs in :func:`train_job` (top level, picklable: ``ctx.map`` may send it to a
-  process pool or Dask); each seed draws its own data, initialisation and shuffling.
+  nested sequence: width m_{i+1} starts from the trained width m_i plus m_{i+1} − m_i fresh units with a small
+  readout (:func:`grow`), then trains with the same budget, so every width continues where the previous one ended.
+  All of it runs in :func:`train_job` (top level, picklable: ``ctx.map`` may send it to a process pool or Dask);
+  each seed draws its own data, initialisation and shuffling.
 * **Perturbation curves** E_m(β) ([P1] Def. 3.4) of the *recurrent* block — W for a plain RNN (random directions
   at spectral norm β plus the worst case W + βI), the raw vector w for a reparameterised one (Euclidean norm β)
   — as test MSE relative to E[y²], with **common random directions**: the same directions at every β
@@ -77,7 +77,8 @@ class Family:
         h_k = σ(W h_{k−1} + U x_k + b)).
     f : None for a plain RNN (W trained directly), else the map of W = −diag(f(w)) (``"exp"``, ``"softplus"``, or
         ``"direct"``: f(w) = w, the same model without the stable map).
-    rates : initial decay rates (log-uniform; plain W: W = 0.5 G/√m − I has Re λ(W) ∈ [−1.5, −0.5]).
+    rates : range of the initial decay rates of a reparameterised family (see :func:`initial_model`); a plain W
+        starts as W = 0.5 G/√m − I (euler: Re λ(W) ∈ [−1.5, −0.5]) or 0.5 G/√m (elman), whatever ``rates``.
     epochs : None for the run's budget; 1 for the one-epoch control.
     """
 

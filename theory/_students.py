@@ -17,8 +17,8 @@ One mechanism for every trained-RNN check (docs/math.md §4, §6, §7):
   noise. The curves of Def. 3.4 proper (every block perturbed) are computed for the first seed and reported (not at
   ``--quick``).
 * **Criteria** shared by the checks: :func:`signature` (the curse of memory: E_m(0) falls, crossings of
-  consecutive curves move left, the radius shrinks) and :func:`stable` (stable approximation: E_m(0) falls and the
-  curves are ordered by m on a common interval [0, β₀]).
+  consecutive curves move left, the radius shrinks) and :func:`stable` (stable approximation: E_m(0) falls and no
+  curve blows up on a common interval [0, β₀]).
 """
 
 from __future__ import annotations
@@ -48,8 +48,7 @@ APPROX = 3e-3
 FRESH_READOUT = 0.1
 #: the curse signature: the widest student's radius at most 1/RADIUS_SHRINK of the narrowest one's
 RADIUS_SHRINK = 3.0
-#: stable approximation: curves ordered by m at every grid β ≤ BETA0 (and none exceeds the level below it);
-#: 2^8·1e−3, a point of the β grid
+#: stable approximation: no curve exceeds the level on [0, BETA0] (2^8·1e−3, a point of the β grid)
 BETA0 = 0.256
 #: a curve "blows up" where its relative MSE first exceeds this level (the error of predicting 0)
 LEVEL = 1.0
@@ -272,9 +271,10 @@ def stable(curves: dict) -> dict:
     """Stable approximation of one seed's nested family ([P1] Def. 3.5, Figs. 4, 7(b), 8).
 
     (i) E_m(0) strictly falls with m, the widest ≥ ``FALL_TOTAL``× below the narrowest and ≤ ``APPROX`` (the
-    students approximate);
-    (ii) the curves are ordered by m on the common interval [0, ``BETA0``]: E_{m'}(β) ≤ E_m(β) for every m < m' and
-    every grid β ≤ β₀ (no crossing below β₀), and no curve exceeds ``LEVEL``·E[y²] there (no blow-up).
+    students approximate); (ii) a common radius: no curve exceeds ``LEVEL``·E[y²] on [0, ``BETA0``], for every m
+    (E(β) stays bounded uniformly in m near 0, so no crossing caused by a blow-up can move toward β = 0).
+    Reported, not gated: the ordering by m on [0, β₀] (E_{m'}(β) ≤ E_m(β) for m < m' at every grid β ≤ β₀; a wider,
+    better-fitting student can cross a narrower one smoothly, its error growing like β² without a blow-up).
     """
     ms = sorted(curves)
     betas = curves[ms[0]].betas
@@ -295,7 +295,7 @@ def stable(curves: dict) -> dict:
     return {"widths": ms, "e0": e0, "e0_ratio": ratio, "falls": falls, "ordered": not bad,
             "violations": len(bad), "first_violation": {f"{a}<{b}": v for (a, b), v in first.items()},
             "crossings": cross, "radii": radii, "no_blowup": no_blowup,
-            "passed": bool(falls and not bad and no_blowup)}
+            "passed": bool(falls and no_blowup)}
 
 
 def per_seed(runs: list[dict], criterion) -> list[dict]:
@@ -368,7 +368,7 @@ def replace_family(fam: Family, **kw) -> Family:
 def seed_table(results: list[dict], runs: list[dict], keys: tuple[str, ...]) -> str:
     """Markdown table, one row per seed: E_m(0), the criterion's figures (``keys``), the margins, the verdict."""
     cols = {"crossings": "crossings of consecutive curves", "radii": f"radii (E > {LEVEL:g}·E[y²])",
-            "first_violation": f"first β ≤ {BETA0} where a wider curve is above"}
+            "first_violation": f"first β ≤ {BETA0} where a wider curve is above (reported)"}
     head = ["seed", "E_m(0)/E[y²]"] + [cols[k] for k in keys] + ["margin α(W) or ρ(W) − 1", "criterion"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for k, (r, run) in enumerate(zip(results, runs, strict=True)):

@@ -57,7 +57,7 @@ def _model(W: np.ndarray, act: str, gen: np.random.Generator, bias: float = 0.3)
                  "(tanh, hardtanh); a Hurwitz W gives it for small inputs (lemma-a6); the sup over unbounded "
                  "amplitudes decays no faster than ~1/t for saturating σ.", expect="FINDING")
 def remark33(ctx: Context) -> Result:
-    T = ctx.pick(2000, 4000)
+    T = ctx.pick(1500, 4000)
     # the counterexample (hypotheses: tanh Lipschitz, W Hurwitz)
     cx = rm.RNN(FIG11_W, np.eye(2), np.zeros(2), np.eye(2), cell="euler", activation="tanh", dt=DT)
     alpha_c = spectral_abscissa(FIG11_W)

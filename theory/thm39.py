@@ -66,8 +66,8 @@ def _mechanism_ok(rows: list[dict]) -> bool:
                  "follows r, not −α.")
 def thm39_mechanism(ctx: Context) -> Result:
     widths = ctx.pick([2, 4, 6], [2, 4, 6, 8, 10])
-    T = ctx.pick(2000, 4000)
-    samples = ctx.pick(3, 5)
+    T = ctx.pick(1000, 4000)
+    samples = ctx.pick(2, 5)
     rows = _mechanism_rows(ctx, False, widths, T, samples)
     ctrl_rows = _mechanism_rows(ctx, True, widths, T, samples)
     passed = _mechanism_ok(rows)
@@ -190,7 +190,7 @@ def thm39_bound(ctx: Context) -> Result:
     radii = {m: distance_to_instability(r.W) for m, r in models.items()}
     alphas = {m: -spectral_abscissa(r.W) for m, r in models.items()}
     beta0 = min(radii.values())
-    dt, T = 0.05, ctx.pick(3001, 4001)
+    dt, T = 0.05, ctx.pick(2001, 4001)
     t = dt * np.arange(T)
     target = lf.hump_target()
     mem_h = target.memory(t)

@@ -73,6 +73,8 @@ def table1_job(spec: dict) -> dict:
         tr, te = perm[:n_train], perm[n_train:]
         n_val = int(spec.get("val", 0.0) * n_train)
         va, tr = tr[:n_val], tr[n_val:]
+        if spec.get("train_size"):  # a smaller training set (``--quick``); the test set is unchanged
+            tr = tr[:spec["train_size"]]
         base = ReparamRNN.random(spec["hidden"], x.shape[2], 10, structure="symmetric", f="softplus",
                                  cell="euler", activation="tanh", dt=spec["dt"], rates=spec["rates"], rng=gen)
         # the same initial rates λ = f(w) for every f: w = f⁻¹(λ)
@@ -178,6 +180,21 @@ TRIED = (
 )
 
 
+#: measured after the check was designed (``python -m theory.table1 --seeds 20 --workers 2 --run-seed 7`` and the
+#: 8-seed variants, same run seed); see docs/reproductions.md, Table 1 section
+ROBUSTNESS = (
+    "**Robustness across seeds (measured, not gated).** On 20 fresh seeds (`python -m theory.table1 --seeds 20 "
+    "--run-seed 7`, this setting) the stable maps are ahead on average — paired gaps to direct softplus +4.2, exp "
+    "+5.1, inverse +6.0 points (standard deviation over seeds 7.3, 7.3, 5.9; t = 2.6, 3.1, 4.5) — but not in every "
+    "seed: softplus beats direct in 12/20 seeds, exp in 16/20, inverse in 18/20 (all three in 12/20). With a "
+    "per-seed gap of mean/sd ≈ 0.6–1.0, no criterion on 3 seeds that tests the ordering can be run-seed "
+    "independent (a one-sided paired test at the 2-standard-error level has a power of roughly 15–50 % per map "
+    "at n = 3 and needs 20–40 seeds for 95 %); with 20 epochs instead of 10 (8 seeds, `--epochs 20`) the gaps grow "
+    "to +8.8, +10.0, +9.1 points (wins 7/8 each), at twice the cost; lr 0.03 (+3.2, +6.3, +6.7; 6–7/8), batch 16 "
+    "(+5.8, +5.6, +6.5; 7–8/8) and hold 8 (T = 512: +0.4, +2.5, +2.6; 4–6/8) do not help. So the verdict of this "
+    "check depends on the run seed (PASS at `--seed 0` and `1`, FAIL at `--seed 2`).\n\n"
+)
+
 #: quick runs (one seed) require this paired gap (accuracy points) instead of the seed-noise margin
 QUICK_MARGIN = 2.0
 #: the paired gap's mean must exceed this many standard errors over seeds
@@ -260,6 +277,7 @@ def table1_ordering(ctx: Context) -> Result:
         "45.3 vs 38.3) but per seed exp beats direct in only 7/10 (softplus, inverse 9/10), and after 30 epochs the "
         "gap mostly closes (direct picks lr 0.003 and ends 0.4–2.4 points behind). Other settings we measured "
         "(default seeds; per-seed tables in docs/reproductions.md):\n\n" + "\n".join(tried) + "\n\n"
+        + ROBUSTNESS +
         "**Differences from the paper.** The paper's setup (dataset, width, Δt) is underspecified; we use a "
         "small dataset shipped with the package (1437 training images instead of 60 000, so 10 epochs are "
         "450 Adam steps instead of ~19 000), so absolute accuracies are not comparable — only the ordering is. "

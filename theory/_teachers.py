@@ -35,6 +35,25 @@ def tail_fit(mf):
     return rm.fit_decay(mf.t, mf.values, window=(0.5 * t_hi, t_hi))
 
 
+def decade_fit(mf, hi: float = 1e-4, lo: float = 1e-12):
+    """Exponential/power fits (:func:`rnnmem.fit_decay`) of the memory's upper envelope max_{s ≥ t} M(s) on the
+    decades from ``hi`` to ``lo`` of its peak — late enough for the slowest mode to dominate, above the rounding
+    floor (~1e-15), and free of the dips of oscillating modes (complex eigenvalues). Falls back to :func:`tail_fit`
+    when M does not fall through that range on the horizon (a slow or non-decaying memory)."""
+    env = np.maximum.accumulate(mf.values[::-1])[::-1]
+    peak = env.max()
+    below_hi, below_lo = np.nonzero(env <= hi * peak)[0], np.nonzero(env <= lo * peak)[0]
+    if below_hi.size == 0 or below_lo.size == 0 or below_lo[0] - below_hi[0] < 4:
+        return tail_fit(mf)
+    return rm.fit_decay(mf.t, env, window=(mf.t[below_hi[0]], mf.t[below_lo[0]]), margin=MARGIN)
+
+
+#: ``fit_decay(margin=...)``: the verdict is "polynomial" only if the power fit explains log M this many times better
+#: (residual sums of squares). Measured over 12 run seeds: Hurwitz teacher RNNs (sums of damped, partly oscillating
+#: modes) gave RSS_exp/RSS_pow ≤ 3.1 on the decade window, polynomial teachers (1 + t)^−p ≥ 1e12 (exact power laws)
+MARGIN = 10.0
+
+
 # ----------------------------------------------------------------------------------------------- teachers
 class CausalAttention:
     """A random single-head causal self-attention teacher written in NumPy ([P1] Fig. 12).
@@ -148,7 +167,7 @@ def teacher_memory(ctx: Context, spec: tuple, key: int):
     def compute():
         mf = rm.memory_function(make_teacher(spec), S["T_eval"], dt=S["dt"], amplitudes=LINEAR_REGIME,
                                 rng=int(ctx.rng(5, key).integers(1 << 31)))
-        return mf, tail_fit(mf)
+        return mf, decade_fit(mf)
 
     return ctx.memo(("teacher-memory", spec, key), compute)
 
@@ -164,8 +183,9 @@ def stable_filter(rows: list[dict]) -> dict:
 
 
 def memory_decays_at_rate(fit, beta0: float) -> dict:
-    """Thm. 3.9's conclusion for a filtered teacher: exponential memory (:func:`rnnmem.fit_decay` says so, R² > 0.9)
-    at a rate ≥ β₀."""
+    """Thm. 3.9's conclusion for a filtered teacher: exponential memory at a rate ≥ β₀. Exponential: the verdict of
+    :func:`rnnmem.fit_decay` on :func:`decade_fit`'s window (``margin = MARGIN``: a near-tie counts as exponential)
+    and an exponential fit with R² > 0.9 (a straight line on a semilog plot)."""
     exponential = fit.kind == "exponential" and fit.r2_exponential > 0.9
     return {"exponential": bool(exponential), "bound": bool(fit.rate >= beta0),
             "holds": bool(exponential and fit.rate >= beta0)}

@@ -45,7 +45,7 @@ def fig12(ctx: Context) -> Result:
     n_teachers = ctx.pick(1, 3, 5)
     specs = [("attention", int(ctx.rng(12, i).integers(1 << 31)), SCALE) for i in range(n_teachers)]
     rows = [_teacher_verdict(ctx, spec, 200 + i) for i, spec in enumerate(specs)]
-    exp_spec = fig3_teacher_specs(ctx)[0]  # fig3's σ = 0.3 teacher, key 0: its students are shared
+    exp_spec = fig3_teacher_specs(ctx)[0]  # fig3's a = 1 teacher, key 0: its students are shared
     ctrl = _teacher_verdict(ctx, exp_spec, 0)
     calibrated = ctrl["passes"]  # the same students do approximate an exponential-memory teacher stably
     passed = bool(calibrated and all(r["holds"] for r in rows))
@@ -57,8 +57,8 @@ def fig12(ctx: Context) -> Result:
     for k, r in enumerate(rows):
         axes[0].semilogy(r["t"], np.maximum(r["M"], 1e-17), color=f"C{k}", lw=0.8, label=f"transformer {k}")
         axes[1].semilogy(S["widths"], r["rel_E0"], "o-", color=f"C{k}", label=f"transformer {k}")
-    axes[0].semilogy(ctrl["t"], np.maximum(ctrl["M"], 1e-17), "k--", label="control: fig3 teacher σ=0.3")
-    axes[1].semilogy(S["widths"], ctrl["rel_E0"], "ks--", label="control: fig3 teacher σ=0.3")
+    axes[0].semilogy(ctrl["t"], np.maximum(ctrl["M"], 1e-17), "k--", label="control: fig3 teacher a=1")
+    axes[1].semilogy(S["widths"], ctrl["rel_E0"], "ks--", label="control: fig3 teacher a=1")
     axes[1].axhline(T.APPROX_TOL, color="0.5", lw=0.8, ls=":", label=f"approximated: ≤ {T.APPROX_TOL}")
     axes[0].set_ylim(1e-12, None)
     axes[0].set_xlabel("t")
@@ -107,15 +107,15 @@ def fig12(ctx: Context) -> Result:
         "| teacher | late/peak, late/mid | memory persists | E_m(0)/Var(y) by width | E_m(0) monotone | β₀ | "
         "stably approximated | claim |\n|---|---|---|---|---|---|---|---|\n"
         + "\n".join(line(r, f"transformer {i}") for i, r in enumerate(rows))
-        + "\n" + line(ctrl, "control: fig3 σ=0.3") + "\n\n"
+        + "\n" + line(ctrl, "control: fig3 a=1") + "\n\n"
         "The repository's E_m(0) sequence is non-monotone; here the students do not approximate the teacher at "
         "any width (relative errors of order one), which is the stronger form of 'no stable approximation' on "
         "this horizon; E_m(0) is monotone in "
         f"{sum(r['monotone'] for r in rows)}/{len(rows)} teachers.")
     summary = ("transformer memory persists in " + f"{sum(r['persists'] for r in rows)}/{len(rows)}; best E_m(0)/Var "
-               + ", ".join(f"{r['best_rel_E0']:.2f}" for r in rows) + f"; calibration (fig3 σ=0.3) best "
+               + ", ".join(f"{r['best_rel_E0']:.2f}" for r in rows) + f"; calibration (fig3 a=1) best "
                f"{ctrl['best_rel_E0']:.1e}, β₀ = {ctrl['beta0']:.3g}")
-    controls = [Control("exponential-teacher", "fig3's exponential-memory teacher (σ = 0.3) in place of the "
+    controls = [Control("exponential-teacher", "fig3's exponential-memory teacher (a = 1) in place of the "
                         "transformer", ctrl["holds"],
                         f"memory persists: {ctrl['persists']} (late/peak {ctrl['late'] / ctrl['peak']:.1e}); stably "
                         f"approximated: {ctrl['passes']} (best E/Var {ctrl['best_rel_E0']:.1e})")]

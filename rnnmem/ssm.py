@@ -154,6 +154,10 @@ class DiagonalSSM(Frozen):
         S = max(1, math.isqrt(max(n - 1, 0)) + 1)
         nq = -(-n // S)
         lam = self._lam
+        with np.errstate(over="ignore", invalid="ignore"):  # unstable models overflow; markov() reports it
+            return self._kernel_powers(n, S, nq, lam, N, d, p)
+
+    def _kernel_powers(self, n, S, nq, lam, N, d, p):
         P = np.cumprod(np.concatenate([np.ones((1, N), complex), np.broadcast_to(lam, (S - 1, N))]), axis=0)  # (S, N)
         lamS = P[-1] * lam
         Q = np.cumprod(np.concatenate([np.ones((1, N), complex), np.broadcast_to(lamS, (nq - 1, N))]), axis=0)

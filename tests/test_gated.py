@@ -367,3 +367,59 @@ def test_fit_trains_a_gru():
     res = rm.fit(rm.GRU.random(3, 1, rng=2), x, y, epochs=40, lr=0.02, progress=False, rng=0)
     assert res.history["loss"][-1] < 0.2 * res.history["loss"][0]
     assert isinstance(res.model, rm.GRU)
+
+
+# ----------------------------------------------------------------------------- analyses on every model
+def test_memory_functions_of_gated_models():
+    net = rm.GRU.random(6, 2, 2, rng=0)
+    mf = rm.memory_function(net, 60)
+    ex = rm.exact_memory(net, 60)
+    np.testing.assert_array_equal(ex.values, mf.values)
+    assert ex.method == "estimator" and mf.values[0] > 0
+    lin = mf.restrict(max_amplitude=1.0)  # the linear regime: a random torch-init GRU forgets exponentially
+    assert lin.values[-1] < 1e-6 * lin.values[:5].max()
+    one = rm.exact_memory(net, 20, x=[1.0, -1.0])
+    assert one.candidates.shape == (1, 2)
+
+
+def test_perturbation_error_of_an_lstm():
+    net = rm.LSTM.random(4, 1, 2, rng=1)
+    x = np.random.default_rng(2).normal(size=(4, 40, 1))
+    curve = rm.perturbation_error(net, net(x), [0, 1e-3, 1e-2, 1e-1], x=x, samples=4, rng=3)
+    assert curve.nominal == 0.0 and curve.worst_errors.shape == (4, 0)
+    assert np.all(np.diff(curve.errors) > 0)
+    # each block in its own ball: the perturbation of every block has spectral (2-D) / Euclidean (1-D) norm beta
+    seen = []
+    orig = rm.LSTM.replace
+
+    def spy(self, **blocks):
+        seen.append({k: v - net.params()[k] for k, v in blocks.items()})
+        return orig(self, **blocks)
+
+    rm.LSTM.replace = spy
+    try:
+        rm.perturbation_error(net, net(x), [0.05], x=x, samples=2, rng=4)
+    finally:
+        rm.LSTM.replace = orig
+    assert set(seen[0]) == set(net.params())
+    for delta in seen[0].values():
+        n = np.linalg.norm(delta, 2) if delta.ndim == 2 else np.linalg.norm(delta)
+        assert n == pytest.approx(0.05, rel=1e-12)
+
+
+def test_gains_and_lyapunov_match_the_rnn_kernel_path():
+    """A one-layer bias-free tanh StackedRNN is rm.RNN(W_hh, W_ih, 0, I): the generic Jacobian path of
+    trajectory_gain / lyapunov_exponents equals the RNN's kernel path."""
+    net = rm.StackedRNN.random(5, 2, bias=False, scale=1.2, rng=0)
+    p = net.params()
+    rnn = rm.RNN(p["weight_hh_l0"], p["weight_ih_l0"], np.zeros(5), np.eye(5))
+    x = np.random.default_rng(1).normal(size=(2, 60, 2))
+    np.testing.assert_allclose(rm.linear.trajectory_gain(net, x, 20), rm.linear.trajectory_gain(rnn, x, 20),
+                               rtol=1e-10)
+    np.testing.assert_allclose(rm.linear.lyapunov_exponents(net, x, 3, rng=5),
+                               rm.linear.lyapunov_exponents(rnn, x, 3, rng=5), rtol=1e-10)
+    np.testing.assert_allclose(rm.stability.state_jacobian(net), rm.stability.state_jacobian(rnn), rtol=1e-15)
+    euler = rm.RNN.random(4, cell="euler", dt=0.1, rng=0)
+    np.testing.assert_allclose(rm.stability.state_jacobian(euler), np.eye(4) + 0.1 * euler.W, rtol=1e-15)
+    with pytest.raises(TypeError, match="state_jacobian"):
+        rm.stability.state_jacobian(np.eye(3))

@@ -50,12 +50,13 @@ _GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 _GATE_NAMES = {"rnn": ("",), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
 
 #: the per-step (B, H) @ (H, G) BLAS product beats per-row loops from this hidden width on, or once B·H reaches
-#: BLAS_MIN_WORK (a model of the crossover, see benchmarks/gated_speed.py --variants; tests force each variant)
-BLAS_MIN_HIDDEN = 48
-BLAS_MIN_WORK = 512
-#: rows and work per call (T·B·G·H) from which the ``prange`` row kernel is used (numba threads > 1)
+#: BLAS_MIN_WORK (``python benchmarks/gated_speed.py --variants`` prints the crossover; tests force each variant)
+BLAS_MIN_HIDDEN = 32
+BLAS_MIN_WORK = 64
+#: rows and work per call (T·B·G·H) from which the ``prange`` row kernel is used (numba threads > 1); the parallel
+#: kernels are compiled afresh in every process (seconds), which smaller problems would not pay back
 PARALLEL_MIN_ROWS = 4
-PARALLEL_MIN_WORK = 400_000
+PARALLEL_MIN_WORK = 20_000_000
 #: tests set this to "rows", "parallel" or "blas" to exercise one kernel variant on any size
 _FORCE_VARIANT: str | None = None
 
@@ -311,7 +312,9 @@ class _TorchLayout(Frozen):
         variant = _pick_variant(H, B, T, G)
         inp = np.ascontiguousarray(X.transpose(1, 0, 2))  # (T, B, d)
         saved = []
-        with _blas_threads(variant, B, max(H, G // 2)):
+        # one BLAS thread unless the per-step products are large (for every variant: the input projections are small
+        # products too, and idle BLAS threads spinning on a busy machine cost more than the kernels)
+        with _blas_threads("blas", B, max(H, G // 2)):
             for layer in range(L):
                 w_ih = self._params[f"weight_ih_l{layer}"]
                 w_hh = self._params[f"weight_hh_l{layer}"]
@@ -371,7 +374,7 @@ class _TorchLayout(Frozen):
         dC0 = np.empty((L, B, H))
         grads: dict[str, np.ndarray] = {}
         ones = np.ones(T * B)
-        with _blas_threads(variant, B, max(H, G // 2)):
+        with _blas_threads("blas", B, max(H, G // 2)):
             for layer in range(L - 1, -1, -1):
                 inp, gi, h, aux = saved[layer]
                 w_ih = self._params[f"weight_ih_l{layer}"]

@@ -49,6 +49,10 @@ __all__ = ["DiagonalSSM", "S4D", "LRU", "METHODS"]
 METHODS = ("auto", "scan", "fft")
 #: below this length the outputs are always computed by the sequential scan
 FFT_MIN_T = 256
+#: rows and work (B·T·N·(d + p)) from which the scan runs under ``prange`` (numba threads > 1): the parallel kernel
+#: is compiled afresh in every process (seconds), which smaller problems would not pay back
+PARALLEL_MIN_ROWS = 4
+PARALLEL_MIN_WORK = 20_000_000
 
 
 def _flops_scan(B, T, N, d, p):
@@ -194,7 +198,9 @@ class DiagonalSSM(Frozen):
         xt = np.ascontiguousarray(X.transpose(1, 0, 2))
         y = np.empty((T, B, self.outputs))
         Bt = self._B.T
-        fn = KS.scan_readout_parallel if (B >= 4 and numba.get_num_threads() > 1) else KS.scan_readout
+        work = B * T * self.hidden * (d + self.outputs)
+        parallel = B >= PARALLEL_MIN_ROWS and work >= PARALLEL_MIN_WORK and numba.get_num_threads() > 1
+        fn = KS.scan_readout_parallel if parallel else KS.scan_readout
         Ct = self._C.T
         fn(np.ascontiguousarray(self._lam.real), np.ascontiguousarray(self._lam.imag), np.ascontiguousarray(Bt.real),
            np.ascontiguousarray(Bt.imag), np.ascontiguousarray(Ct.real), np.ascontiguousarray(Ct.imag), xt, y)

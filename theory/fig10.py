@@ -65,8 +65,9 @@ class AtRest:
         out = net.forward(np.zeros((1, steps, net.inputs)))[1]
         again = net.forward(np.zeros((1, 1, net.inputs)), out)[1]
         a, b = (np.concatenate(v) if isinstance(v, tuple) else v for v in (out, again))
-        if not np.max(np.abs(a - b)) <= 1e-12 * max(1.0, np.max(np.abs(a))):
-            raise ValueError("the zero-input trajectory has not settled to an equilibrium")
+        #: whether one more zero-input step leaves the state unchanged (part of the criterion: a model that is not
+        #: at rest, or an initial state that is not honoured, fails its cell)
+        self.settled = bool(np.max(np.abs(a - b)) <= 1e-12 * max(1.0, np.max(np.abs(a))))
         self.h0 = out
 
     def __call__(self, x):
@@ -102,7 +103,8 @@ def _memories(args):
     other = model if impulse_scale == 1.0 else rest(make_model(arch, depth, seed, impulse_scale))
     mh = rm.memory_function(model, T, kind="heaviside", amplitudes=AMPLITUDES).values
     mi = rm.memory_function(other, T, kind="impulse", amplitudes=AMPLITUDES).values
-    return {"heaviside": mh, "impulse": mi}
+    settled = all(getattr(m, "settled", True) for m in (model, other))
+    return {"heaviside": mh, "impulse": mi, "settled": settled}
 
 
 def _euler_memories(args):
@@ -172,12 +174,14 @@ def fig10(ctx: Context) -> Result:
         for g in range(groups):
             sub = recs[g * per_group:(g + 1) * per_group]
             res = group_criterion(t, [r["heaviside"] for r in sub], [r["impulse"] for r in sub])
+            res["passed"] = res["passed"] and all(r["settled"] for r in sub)
             row["groups"].append(res)
             seeds[g] &= res["passed"]
         row["all"] = group_criterion(t, [r["heaviside"] for r in recs], [r["impulse"] for r in recs])
         gaps = [_per_model_gap(t, r["heaviside"], r["impulse"]) for r in recs]
         row["median_model_gap"] = float(np.median(gaps))
-        row["passed"] = all(g_["passed"] for g_ in row["groups"])
+        row["settled"] = all(r["settled"] for r in recs)
+        row["passed"] = row["settled"] and all(g_["passed"] for g_ in row["groups"])
         # for the figure: log10 M clipped at the finite-difference noise level (exact zeros would swamp the bands)
         clipped = {k: np.log10(np.maximum([r[k] for r in recs], 1e-14)) for k in ("heaviside", "impulse")}
         row["curves"] = {k: (v.mean(axis=0), v.std(axis=0)) for k, v in clipped.items()}
@@ -204,7 +208,8 @@ def fig10(ctx: Context) -> Result:
         "(geometric-mean curves, as plotted) of both kinds have exponential tails (exponential fit better than the "
         f"power fit, R² ≥ {R2_MIN}, on the second half of the range where the curve exceeds {FLOOR:g} × its maximum) "
         f"and fitted rates within {RATE_TOL:.0%} (the resolution of a rate read off the paper's semilog plots). "
-        "PASS needs every architecture, depth and group.\n\n"
+        "PASS needs every architecture, depth and group, with every model verified at rest (one more zero-input step "
+        "changes its state by < 1e-12).\n\n"
         "| model | layers | β Heaviside (all) | β impulse (all) | gap (all) | worst group gap | min R² | "
         "median per-model gap | pass |\n|---|---|---|---|---|---|---|---|---|\n" + rows +
         "\n\nThe rates are close but not identical: at |x| = 1 the Heaviside tail is governed by the Jacobian at the "

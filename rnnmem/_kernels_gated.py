@@ -11,14 +11,14 @@ Forward (torch's equations and gate order; σ the logistic function, ⊙ element
 * GRU (r, z, n): r = σ(gi_r + gh_r), z = σ(gi_z + gh_z), n = tanh(gi_n + r ⊙ gh_n), h_k = (1 − z) ⊙ n + z ⊙ h_{k-1}.
   Saved: r, z, n written over ``gi`` (in place), ``aux`` = gh_n.
 * LSTM (i, f, g, o): i, f, o = σ(·), g = tanh(·) of gi + gh; c_k = f ⊙ c_{k-1} + i ⊙ g, h_k = o ⊙ tanh(c_k).
-  Saved: i, f, g, o written over ``gi``, ``aux`` = c_k.
+  Saved: i, f, g, o written over ``gi``, ``aux`` = c_k, ``aux2`` = tanh(c_k).
 
 Backward (BPTT), for the total gradient g_k = ∂L/∂h_k = dh_k + (carry from step k+1):
 
 * elman: δ_k = act'(z_k) ⊙ g_k; carry = W_hhᵀ δ_k.
 * GRU: dn = g(1 − z), dz = g(h_{k-1} − n), δn = dn(1 − n²), δr = δn·gh_n·r(1 − r), δz = dz·z(1 − z);
   ∂L/∂gi = (δr, δz, δn), ∂L/∂gh = (δr, δz, r ⊙ δn) (its n part is stored in ``dghn``); carry = g ⊙ z + W_hhᵀ ∂L/∂gh.
-* LSTM: with the cell carry γ (∂L/∂c_k from step k+1): dc = γ + g ⊙ o ⊙ (1 − tanh² c_k);
+* LSTM: with the cell carry γ (∂L/∂c_k from step k+1): dc = γ + g ⊙ o ⊙ (1 − tanh² c_k) (tanh c_k saved);
   ∂L/∂(i, f, g, o) pre-activations = (dc·g·i(1−i), dc·c_{k-1}·f(1−f), dc·i·(1−g²), g·tanh(c_k)·o(1−o));
   γ ← dc ⊙ f; carry = W_hhᵀ ∂L/∂gates.
 
@@ -51,9 +51,10 @@ def sigmoid(x):
 
 # ------------------------------------------------------------------------------------------------------- cells
 @jit
-def _cell_forward(kind, act, gi, gh, hp, cp, h_out, aux_out):
+def _cell_forward(kind, act, gi, gh, hp, cp, h_out, aux_out, aux2_out):
     """One step of one row. gi (G,) the input part (overwritten with the saved gates), gh (G,) = W_hh h + b_hh
-    (scratch, overwritten), hp (H,) h_{k-1}, cp (H,) c_{k-1} (LSTM); writes h_out (H,) and aux_out (H,).
+    (scratch, overwritten), hp (H,) h_{k-1}, cp (H,) c_{k-1} (LSTM); writes h_out (H,), aux_out (H,) and, for the
+    LSTM, aux2_out (H,) = tanh(c_k) (so that backpropagation needs no transcendental function).
 
     Written as separate simple loops (no array read and written at other offsets in one loop) so that LLVM
     vectorises each of them."""
@@ -92,66 +93,60 @@ def _cell_forward(kind, act, gi, gh, hp, cp, h_out, aux_out):
         ig, fg, gg, og = gi[:H], gi[H:2 * H], gi[2 * H:3 * H], gi[3 * H:]
         for i in range(H):
             c = fg[i] * cp[i] + ig[i] * gg[i]
+            tc = tanh(c)
             aux_out[i] = c
-            h_out[i] = og[i] * tanh(c)
+            aux2_out[i] = tc
+            h_out[i] = og[i] * tc
 
 
 @jit
-def _cell_backward(kind, sv, aux, hp, cp, g, dcarry, dgi, dgh, direct):
-    """BPTT through one step of one row. sv (G,) saved gates, aux (H,) saved (elman act', GRU gh_n, LSTM c_k),
-    hp/cp (H,) previous h/c, g (H,) = ∂L/∂h_k. dcarry (H,) LSTM cell carry (read, then overwritten with ∂L/∂c_{k-1}).
-    Writes dgi (G,) = ∂L/∂gi, dgh (G,) = ∂L/∂gh and direct (H,) = the part of ∂L/∂h_{k-1} not through W_hh."""
+def _elman_backward(dz, g, dgi):
+    """dgi (H,) = act'(z) ⊙ g (= ∂L/∂gh as well)."""
+    for i in range(g.shape[0]):
+        dgi[i] = dz[i] * g[i]
+
+
+@jit
+def _gru_backward(sv, ghn, hp, g, dgi, dgh, direct):
+    """GRU step: sv = (r, z, n), ghn = W_hn h + b_hn; writes dgi = ∂L/∂gi, dgh = ∂L/∂gh (n part r ⊙ δn) and the
+    direct part g ⊙ z of ∂L/∂h_{k−1}."""
     H = g.shape[0]
-    if kind == ELMAN:
-        for i in range(H):
-            d = aux[i] * g[i]
-            dgi[i] = d
-            dgh[i] = d
-            direct[i] = 0.0
-    elif kind == GRU:
-        for i in range(H):
-            r = sv[i]
-            z = sv[H + i]
-            n = sv[2 * H + i]
-            gk = g[i]
-            dnp = gk * (1.0 - z) * (1.0 - n * n)
-            drp = dnp * aux[i] * r * (1.0 - r)
-            dzp = gk * (hp[i] - n) * z * (1.0 - z)
-            dgi[i] = drp
-            dgi[H + i] = dzp
-            dgi[2 * H + i] = dnp
-            dgh[i] = drp
-            dgh[H + i] = dzp
-            dgh[2 * H + i] = dnp * r
-            direct[i] = gk * z
-    else:
-        for i in range(H):
-            ig = sv[i]
-            fg = sv[H + i]
-            gg = sv[2 * H + i]
-            og = sv[3 * H + i]
-            tc = tanh(aux[i])
-            gk = g[i]
-            dc = dcarry[i] + gk * og * (1.0 - tc * tc)
-            d0 = dc * gg * ig * (1.0 - ig)
-            d1 = dc * cp[i] * fg * (1.0 - fg)
-            d2 = dc * ig * (1.0 - gg * gg)
-            d3 = gk * tc * og * (1.0 - og)
-            dgi[i] = d0
-            dgi[H + i] = d1
-            dgi[2 * H + i] = d2
-            dgi[3 * H + i] = d3
-            dgh[i] = d0
-            dgh[H + i] = d1
-            dgh[2 * H + i] = d2
-            dgh[3 * H + i] = d3
-            dcarry[i] = dc * fg
-            direct[i] = 0.0
+    r, z, n = sv[:H], sv[H:2 * H], sv[2 * H:]
+    for i in range(H):
+        gk = g[i]
+        dnp = gk * (1.0 - z[i]) * (1.0 - n[i] * n[i])
+        drp = dnp * ghn[i] * r[i] * (1.0 - r[i])
+        dzp = gk * (hp[i] - n[i]) * z[i] * (1.0 - z[i])
+        dgi[i] = drp
+        dgi[H + i] = dzp
+        dgi[2 * H + i] = dnp
+        dgh[i] = drp
+        dgh[H + i] = dzp
+        dgh[2 * H + i] = dnp * r[i]
+        direct[i] = gk * z[i]
+
+
+@jit
+def _lstm_backward(sv, tcs, cp, g, dcarry, dgi):
+    """LSTM step: sv = (i, f, g, o), tcs = tanh(c_k), cp = c_{k−1}; dcarry = ∂L/∂c_k from step k+1 (overwritten with
+    ∂L/∂c_{k−1}); writes dgi = ∂L/∂(pre-activations) (= ∂L/∂gh). One loop over simple slices: it vectorises."""
+    H = g.shape[0]
+    ig, fg, gg, og = sv[:H], sv[H:2 * H], sv[2 * H:3 * H], sv[3 * H:]
+    di, df, dg, do = dgi[:H], dgi[H:2 * H], dgi[2 * H:3 * H], dgi[3 * H:]
+    for i in range(H):
+        tc = tcs[i]
+        gk = g[i]
+        dc = dcarry[i] + gk * og[i] * (1.0 - tc * tc)
+        di[i] = dc * gg[i] * ig[i] * (1.0 - ig[i])
+        df[i] = dc * cp[i] * fg[i] * (1.0 - fg[i])
+        dg[i] = dc * ig[i] * (1.0 - gg[i] * gg[i])
+        do[i] = gk * tc * og[i] * (1.0 - og[i])
+        dcarry[i] = dc * fg[i]
 
 
 # ------------------------------------------------------------------------------------------------------- rows
 @jit
-def _forward_row(n, kind, act, gi, whht, bhh, h0, c0, h, aux, gh):
+def _forward_row(n, kind, act, gi, whht, bhh, h0, c0, h, aux, aux2, gh):
     """Row n through all T steps: whht = W_hhᵀ (H, G) (axpy along its contiguous rows), bhh (G,), gh scratch (G,)."""
     T = gi.shape[0]
     H, G = whht.shape
@@ -164,27 +159,27 @@ def _forward_row(n, kind, act, gi, whht, bhh, h0, c0, h, aux, gh):
             hj = hp[j]
             for i in range(G):
                 gh[i] += whht[j, i] * hj
-        _cell_forward(kind, act, gi[k, n], gh, hp, cp, h[k, n], aux[k, n])
+        _cell_forward(kind, act, gi[k, n], gh, hp, cp, h[k, n], aux[k, n], aux2[k, n])
 
 
 @jit
-def forward_rows(kind, act, gi, whht, bhh, h0, c0, h, aux):
+def forward_rows(kind, act, gi, whht, bhh, h0, c0, h, aux, aux2):
     G = whht.shape[1]
     gh = np.empty(G)
     for n in range(gi.shape[1]):
-        _forward_row(n, kind, act, gi, whht, bhh, h0, c0, h, aux, gh)
+        _forward_row(n, kind, act, gi, whht, bhh, h0, c0, h, aux, aux2, gh)
 
 
 @jit_parallel
-def forward_rows_parallel(kind, act, gi, whht, bhh, h0, c0, h, aux):
+def forward_rows_parallel(kind, act, gi, whht, bhh, h0, c0, h, aux, aux2):
     G = whht.shape[1]
     for n in prange(gi.shape[1]):
         gh = np.empty(G)
-        _forward_row(n, kind, act, gi, whht, bhh, h0, c0, h, aux, gh)
+        _forward_row(n, kind, act, gi, whht, bhh, h0, c0, h, aux, aux2, gh)
 
 
 @jit
-def _backward_row(n, kind, sv, aux, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, g, dcarry, dgh, direct):
+def _backward_row(n, kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, g, dcarry, dgh, direct):
     """BPTT of row n: whh = W_hh (G, H) (Wᵀ·δ as an axpy along its contiguous rows), dh (T, N, H) the direct
     gradients ∂L/∂h_k from above. Writes dgi (T, N, G), dghn (T, N, H) (GRU: the n part of ∂L/∂gh), dh0, dc0."""
     T = dh.shape[0]
@@ -196,15 +191,25 @@ def _backward_row(n, kind, sv, aux, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, g, 
         for j in range(H):
             g[j] += dh[k, n, j]
         hp = h0[n] if k == 0 else h[k - 1, n]
-        cp = c0[n] if k == 0 else aux[k - 1, n]
-        _cell_backward(kind, sv[k, n], aux[k, n], hp, cp, g, dcarry, dgi[k, n], dgh, direct)
-        if kind == GRU:
+        if kind == ELMAN:
+            _elman_backward(aux[k, n], g, dgi[k, n])
+            back = dgi[k, n]
+            for j in range(H):
+                g[j] = 0.0
+        elif kind == GRU:
+            _gru_backward(sv[k, n], aux[k, n], hp, g, dgi[k, n], dgh, direct)
+            back = dgh
             for j in range(H):
                 dghn[k, n, j] = dgh[2 * H + j]
-        for j in range(H):
-            g[j] = direct[j]
+                g[j] = direct[j]
+        else:
+            cp = c0[n] if k == 0 else aux[k - 1, n]
+            _lstm_backward(sv[k, n], aux2[k, n], cp, g, dcarry, dgi[k, n])
+            back = dgi[k, n]
+            for j in range(H):
+                g[j] = 0.0
         for i in range(G):
-            di = dgh[i]
+            di = back[i]
             for j in range(H):
                 g[j] += whh[i, j] * di
     for j in range(H):
@@ -213,30 +218,30 @@ def _backward_row(n, kind, sv, aux, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, g, 
 
 
 @jit
-def backward_rows(kind, sv, aux, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0):
+def backward_rows(kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0):
     G, H = whh.shape
     g = np.empty(H)
     dcarry = np.empty(H)
     dgh = np.empty(G)
     direct = np.empty(H)
     for n in range(dh.shape[1]):
-        _backward_row(n, kind, sv, aux, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, g, dcarry, dgh, direct)
+        _backward_row(n, kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, g, dcarry, dgh, direct)
 
 
 @jit_parallel
-def backward_rows_parallel(kind, sv, aux, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0):
+def backward_rows_parallel(kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0):
     G, H = whh.shape
     for n in prange(dh.shape[1]):
         g = np.empty(H)
         dcarry = np.empty(H)
         dgh = np.empty(G)
         direct = np.empty(H)
-        _backward_row(n, kind, sv, aux, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, g, dcarry, dgh, direct)
+        _backward_row(n, kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, g, dcarry, dgh, direct)
 
 
 # ------------------------------------------------------------------------------------------------------- blas
 @jit
-def forward_blas(kind, act, gi, whht, bhh, h0, c0, h, aux):
+def forward_blas(kind, act, gi, whht, bhh, h0, c0, h, aux, aux2):
     T, N, G = gi.shape
     gh = np.empty((N, G))
     for k in range(T):
@@ -247,32 +252,39 @@ def forward_blas(kind, act, gi, whht, bhh, h0, c0, h, aux):
             ghn = gh[n]
             for i in range(G):
                 ghn[i] += bhh[i]
-            _cell_forward(kind, act, gi[k, n], ghn, hp[n], cp[n], h[k, n], aux[k, n])
+            _cell_forward(kind, act, gi[k, n], ghn, hp[n], cp[n], h[k, n], aux[k, n], aux2[k, n])
 
 
 @jit
-def backward_blas(kind, sv, aux, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0):
+def backward_blas(kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0):
     T, N, H = dh.shape
     G = whh.shape[0]
     g = np.zeros((N, H))
     dcarry = np.zeros((N, H))
     dgh = np.empty((N, G))
-    direct = np.empty((N, H))
+    direct = np.zeros((N, H))
     for k in range(T - 1, -1, -1):
         hp = h0 if k == 0 else h[k - 1]
-        cp = c0 if k == 0 else aux[k - 1]
         for n in range(N):
             gn = g[n]
             for j in range(H):
                 gn[j] += dh[k, n, j]
-            _cell_backward(kind, sv[k, n], aux[k, n], hp[n], cp[n], gn, dcarry[n], dgi[k, n], dgh[n], direct[n])
-            if kind == GRU:
+            if kind == ELMAN:
+                _elman_backward(aux[k, n], gn, dgi[k, n])
+            elif kind == GRU:
+                _gru_backward(sv[k, n], aux[k, n], hp[n], gn, dgi[k, n], dgh[n], direct[n])
                 for j in range(H):
                     dghn[k, n, j] = dgh[n, 2 * H + j]
-        np.dot(dgh, whh, g)
-        for n in range(N):
-            for j in range(H):
-                g[n, j] += direct[n, j]
+            else:
+                cp = c0[n] if k == 0 else aux[k - 1, n]
+                _lstm_backward(sv[k, n], aux2[k, n], cp, gn, dcarry[n], dgi[k, n])
+        if kind == GRU:
+            np.dot(dgh, whh, g)
+            for n in range(N):
+                for j in range(H):
+                    g[n, j] += direct[n, j]
+        else:
+            np.dot(dgi[k], whh, g)
     for n in range(N):
         for j in range(H):
             dh0[n, j] = g[n, j]

@@ -320,15 +320,19 @@ class _TorchLayout(Frozen):
                 w_hh = self._params[f"weight_hh_l{layer}"]
                 gi = _workspace(f"gated.gi{layer}", (T, B, G))
                 np.dot(inp.reshape(T * B, inp.shape[2]), w_ih.T, out=gi.reshape(T * B, G))
-                if self.bias:
+                if not self.bias:
+                    bhh = np.zeros(G)
+                elif self.kind == "gru":  # b_in stays outside r ⊙ (W_hn h + b_hn)
                     gi += self._params[f"bias_ih_l{layer}"]
                     bhh = self._params[f"bias_hh_l{layer}"]
-                else:
-                    bhh = np.zeros(G)
+                else:  # both biases enter the same sum: added once per step by the kernel
+                    bhh = self._params[f"bias_ih_l{layer}"] + self._params[f"bias_hh_l{layer}"]
                 h = _workspace(f"gated.h{layer}", (T, B, H))
                 aux = _workspace(f"gated.aux{layer}", (T, B, H))
-                KG.FORWARD[variant](kind, act, gi, np.ascontiguousarray(w_hh.T), bhh, H0[layer], C0[layer], h, aux)
-                saved.append((inp, gi, h, aux))
+                aux2 = _workspace(f"gated.tanhc{layer}", (T, B, H)) if self.kind == "lstm" else np.empty((1, 1, 1))
+                KG.FORWARD[variant](kind, act, gi, np.ascontiguousarray(w_hh.T), bhh, H0[layer], C0[layer], h, aux,
+                                    aux2)
+                saved.append((inp, gi, h, aux, aux2))
                 inp = h
         if check_finite:
             _check_states(inp)
@@ -376,13 +380,13 @@ class _TorchLayout(Frozen):
         ones = np.ones(T * B)
         with _blas_threads("blas", B, max(H, G // 2)):
             for layer in range(L - 1, -1, -1):
-                inp, gi, h, aux = saved[layer]
+                inp, gi, h, aux, aux2 = saved[layer]
                 w_ih = self._params[f"weight_ih_l{layer}"]
                 w_hh = self._params[f"weight_hh_l{layer}"]
                 dgi = _workspace("gated.dgi", (T, B, G))
                 dghn = _workspace("gated.dghn", (T, B, H)) if self.kind == "gru" else np.empty((1, 1, 1))
-                KG.BACKWARD[variant](kind, gi, aux, h, H0[layer], C0[layer], np.ascontiguousarray(w_hh), dh, dgi,
-                                     dghn, dH0[layer], dC0[layer])
+                KG.BACKWARD[variant](kind, gi, aux, aux2, h, H0[layer], C0[layer], np.ascontiguousarray(w_hh), dh,
+                                     dgi, dghn, dH0[layer], dC0[layer])
                 dgi2 = dgi.reshape(T * B, G)
                 din = inp.shape[2]
                 grads[f"weight_ih_l{layer}"] = dgi2.T @ inp.reshape(T * B, din)
@@ -425,7 +429,7 @@ class _TorchLayout(Frozen):
         X, squeeze, saved, H0, C0, variant = self._forward(x, h0, check_finite)
         B, T, _ = X.shape
         want = (T, self.hidden) if squeeze else (B, T, self.hidden)
-        dY = as_array(dy, "dy", shape=want)
+        dY = as_array(dy, "dy", shape=want, copy=False)  # read only: _backward makes its own time-major copy
         if squeeze:
             dY = dY[None]
         return self._backward(X, squeeze, saved, H0, C0, variant, dY, check_finite)

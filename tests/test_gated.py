@@ -372,8 +372,8 @@ def test_fit_trains_a_gru():
 # ----------------------------------------------------------------------------- analyses on every model
 def test_memory_functions_of_gated_models():
     net = rm.GRU.random(6, 2, 2, rng=0)
-    mf = rm.memory_function(net, 60)
-    ex = rm.exact_memory(net, 60)
+    mf = rm.memory_function(net, 60, rng=0)
+    ex = rm.exact_memory(net, 60, rng=0)
     np.testing.assert_array_equal(ex.values, mf.values)
     assert ex.method == "estimator" and mf.values[0] > 0
     lin = mf.restrict(max_amplitude=1.0)  # the linear regime: a random torch-init GRU forgets exponentially

@@ -29,7 +29,7 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent))  # the checkout's rnnmem, also in the worker processes (no install needed)
 CONFIGS = [(16, 32, 1000), (128, 32, 1000)]
 QUICK_CONFIGS = [(16, 32, 200), (128, 32, 100)]
-SSM_NS = [64, 256, 1024]
+SSM_NS = [64, 256, 1024, 4096]
 TARGETS = {(16, 32, 1000): 3.0, (128, 32, 1000): 1.2}
 
 

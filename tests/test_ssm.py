@@ -31,8 +31,11 @@ def random_ssm(rng, N, d, p, feedthrough, rmax=0.95):
 
 
 def conv_scale(ssm, x):
-    """Σ_j ‖L_j‖·max|x|: the magnitude of the terms summed into an output (the error model of both methods)."""
-    L = ssm.markov(x.shape[1])
+    """The magnitude of the terms summed into an output, Σ_j Σ_n |C_n| |λ_n|^j |B_n| · max|x| (+ |D| max|x|): the
+    Markov parameters of the absolute-value system, so that cancellation inside Re(C λ^j B) is accounted for (the
+    error model of both methods)."""
+    absys = rm.DiagonalSSM(np.abs(ssm.lam), np.abs(ssm.B), np.abs(ssm.C), None if ssm.D is None else np.abs(ssm.D))
+    L = absys.markov(x.shape[1])
     return float(np.abs(L).sum(axis=0).max() * np.abs(x).max())
 
 

@@ -46,7 +46,14 @@ STORE_PROTOCOL = 4
 
 
 class SweepError(RuntimeError):
-    """Raised by :meth:`SweepResult.raise_errors` (and :meth:`SweepResult.array`) when some cells raised."""
+    """Raised by :meth:`SweepResult.raise_errors` (and :meth:`SweepResult.array`) when some cells raised.
+
+    ``errors`` holds the error cells ({index: :class:`CellError`}).
+    """
+
+    def __init__(self, message: str, errors: Mapping[int, CellError] | None = None):
+        super().__init__(message)
+        self.errors = dict(errors or {})
 
 
 class SweepWarning(RuntimeWarning):
@@ -116,7 +123,7 @@ class SweepResult(Sequence):
     def raise_errors(self) -> None:
         """Raise :class:`SweepError` listing the error cells (no-op when every cell finished)."""
         if self.errors:
-            raise SweepError(_error_report(self.errors, len(self.values)))
+            raise SweepError(_error_report(self.errors, len(self.values)), self.errors)
 
     def array(self):
         """The values as one float array of shape ``shape + value.shape`` (a value may be a scalar or an array).

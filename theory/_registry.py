@@ -187,7 +187,8 @@ class Context:
             from rnnmem.sweep import SweepError
 
             raise SweepError(f"{getattr(fn, '__qualname__', fn)!r} raised on item {err.index} {err.cell!r}: "
-                             f"{err.type}: {err.message}\n--- traceback in the worker ---\n{err.traceback}")
+                             f"{err.type}: {err.message}\n--- traceback in the worker ---\n{err.traceback}",
+                             {err.index: err})
         return list(res.values)
 
 

@@ -13,7 +13,7 @@ import traceback
 from concurrent.futures import Executor
 from pathlib import Path
 
-from rnnmem.sweep import atomic_write, move_aside
+from rnnmem.sweep import SweepError, atomic_write, move_aside
 from theory._registry import STATES, Check, Context, Result, discover
 
 RESULTS = "results.json"
@@ -147,9 +147,13 @@ def _run_one(chk: Check, ctx: Context) -> dict:
         if not res.controls:
             rec["summary"] += " [declares no negative control]"
     except Exception as exc:  # a crash is an ERROR, never a scientific verdict
+        kind, msg = type(exc).__name__, str(exc)
+        if isinstance(exc, SweepError) and exc.errors:  # raised in a worker by Context.map: name the worker's error
+            first = next(iter(exc.errors.values()))
+            kind, msg = first.type, first.message
         rec = {
             "status": "ERROR",
-            "summary": f"error: {type(exc).__name__}: {exc}"[:300],
+            "summary": f"error: {kind}: {(msg.splitlines() or [''])[0]}"[:300],
             "details": "```\n" + traceback.format_exc() + "```",
             "figures": [],
             "controls": [],

@@ -397,14 +397,18 @@ def dask_client(address: str):
                          "start one (`dask scheduler`, `dask worker ADDRESS`) or use --dask local[:N]") from exc
 
 
-def _close(executor, client) -> None:
+def _close(executor, client, *, interrupted: bool = False) -> None:
+    """Close what main() opened; after an interrupt, stop the local workers without waiting for their tasks."""
     if client is not None:
         cluster = client.cluster
         client.close()
         if cluster is not None:
             cluster.close()
     elif executor is not None:
-        executor.shutdown(wait=True, cancel_futures=True)
+        executor.shutdown(wait=not interrupted, cancel_futures=True)
+        if interrupted:
+            for proc in list((getattr(executor, "_processes", None) or {}).values()):
+                proc.terminate()
 
 
 # ------------------------------------------------------------------------------------------------------- main
@@ -447,6 +451,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_OK
     names = [n.strip() for item in a.only for n in item.split(",") if n.strip()] or None
     executor = client = None
+    interrupted = False
     try:
         if a.workers < 0:
             raise UsageError(f"--workers must be >= 0, got {a.workers}")
@@ -465,11 +470,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"python -m theory: error: {exc}", file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:
+        interrupted = True
         print(f"\ninterrupted: the finished checks are saved in {Path(a.out) / RESULTS}; rerun the same command to "
               "resume", file=sys.stderr)
         return EXIT_INTERRUPTED
     finally:
-        _close(executor, client)
+        _close(executor, client, interrupted=interrupted)
     unexpected = [f"{n} ({r['status']}, expected {r.get('expected', 'PASS')})" for n, r in results.items()
                   if r["status"] != r.get("expected", "PASS")]
     if unexpected:

@@ -51,12 +51,12 @@ class ParallelKernel:
         self.dispatcher = numba.njit(parallel=True, nogil=True, error_model="numpy")(fn)
         functools.update_wrapper(self, fn)
 
-    def __call__(self, *args):
+    def __call__(self, *args, **kwargs):
         global _serialise
         if _serialise is False:
-            return self.dispatcher(*args)
+            return self.dispatcher(*args, **kwargs)
         with _LAUNCH_LOCK:
-            out = self.dispatcher(*args)
+            out = self.dispatcher(*args, **kwargs)
             if _serialise is None:
                 layer = threading_layer()
                 if layer is not None:

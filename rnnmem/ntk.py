@@ -172,6 +172,9 @@ class WideLinearRNN:
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
 
+    def __reduce__(self):  # rebuild through __init__, so the arrays come back read-only
+        return (type(self), tuple(getattr(self, f) for f in self.__dataclass_fields__))
+
     @property
     def n(self) -> int:
         """Width n."""
@@ -345,6 +348,9 @@ class SCNN:
         for name, arr in (("rho2", r), ("theta", t)):
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
+
+    def __reduce__(self):  # rebuild through __init__, so the arrays come back read-only
+        return (type(self), (self.rho2, self.theta))
 
     @classmethod
     def from_response(cls, L, rho2) -> SCNN:

@@ -1,6 +1,8 @@
 """The one Numba decorator configuration used by every private kernel module.
 
-``jit`` is for serial kernels (compiled once, cached on disk next to the module); ``jit_parallel`` for kernels
+``jit`` is for serial kernels (compiled once, cached on disk next to the module); ``jit_fma`` the same with
+floating-point contraction allowed (a·b + c may become one fused multiply-add, rounded once instead of twice;
+for the inner products and polynomials of the hot loops); ``jit_parallel`` for kernels
 with ``prange`` (never cached: a cached parallel kernel can crash when the thread count changes).
 """
 
@@ -9,6 +11,7 @@ from __future__ import annotations
 import numba
 
 jit = numba.njit(cache=True, nogil=True, error_model="numpy")
+jit_fma = numba.njit(cache=True, nogil=True, error_model="numpy", fastmath={"contract"})
 
 
 def jit_parallel(fn):

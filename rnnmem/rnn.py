@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -38,15 +40,6 @@ __all__ = ["RNN", "Gradients", "CELLS", "ACTIVATIONS", "LOSSES", "simulate_stack
 CELLS = ("elman", "euler")
 ACTIVATIONS = tuple(K.ACTIVATIONS)
 LOSSES = ("mse", "weighted_mse", "cross_entropy")
-
-#: the per-step (rows, m) @ (m, m) BLAS product beats tight per-row loops once rows * m >= BLAS_MIN_WORK or
-#: m >= BLAS_MIN_HIDDEN (measured: BLAS 1.0-2.9x faster above, loops up to 3.5x faster below; see docs/rnn.md)
-BLAS_MIN_WORK = 160
-BLAS_MIN_HIDDEN = 64
-#: rows and work per call (T * rows * m * m) from which the ``prange`` loop kernel is used (numba threads > 1)
-PARALLEL_MIN_ROWS = 4
-PARALLEL_MIN_WORK = 200_000
-
 
 @dataclass(frozen=True)
 class Gradients:
@@ -100,41 +93,127 @@ def clear_workspace() -> None:
     _WORKSPACE.bufs = {}
 
 
-#: tests set this to "rows", "parallel" or "blas" to exercise one kernel variant on any size
+#: The kernel variants (docs/rnn.md, "Kernels"): recurrent products as loops or one BLAS call per step, on one
+#: thread, with the rows (sequences) split over numba's thread count, or (``blas-threaded``) with a multi-threaded
+#: BLAS. All give the same numbers to rounding; ``rnnmem._calibrate`` picks the fastest for each call.
+VARIANTS = ("rows", "parallel", "blas", "blas-parallel", "blas-threaded")
+_LOOP_VARIANTS = ("rows", "parallel")
+_SPLIT_VARIANTS = ("parallel", "blas-parallel")
+_KERNELS = {"forward": (K.forward_rows, K.forward_blas), "backward": (K.backward_rows, K.backward_blas)}
+
+#: without a calibration (``RNNMEM_KERNEL=static``, or if calibrating failed) the ``blas`` variant is used from this
+#: hidden width on and ``rows`` below it, on one thread
+BLAS_MIN_HIDDEN = 64
+
+#: tests set this to one of VARIANTS to exercise one kernel variant on any size
 _FORCE_VARIANT: str | None = None
 
 
-def _pick_variant(m: int, rows: int, T: int) -> str:
+def _threads() -> int:
+    """rnnmem's thread budget: numba's thread count (``numba.set_num_threads`` / ``NUMBA_NUM_THREADS``)."""
+    return numba.get_num_threads()
+
+
+def _pick_variant(direction: str, m: int, rows: int, T: int, nmodels: int = 1, threads: int | None = None) -> str:
+    """The kernel variant for one call: forced by tests, else the calibrated choice (``rnnmem._calibrate``)."""
     if _FORCE_VARIANT is not None:
         return _FORCE_VARIANT
-    if m >= BLAS_MIN_HIDDEN or rows * m >= BLAS_MIN_WORK:
-        return "blas"
-    if rows >= PARALLEL_MIN_ROWS and numba.get_num_threads() > 1 and T * rows * m * m >= PARALLEL_MIN_WORK:
-        return "parallel"
-    return "rows"
+    from rnnmem import _calibrate
+
+    return _calibrate.choose(direction, m, rows, T, nmodels, _threads() if threads is None else threads)
 
 
-#: per-step products of fewer multiply-adds than this (rows * m * m) run with one BLAS thread: a multi-threaded
-#: BLAS is slower on them (measured on two cores: 2x at m = 16, B = 32; 8 % at m = 256, B = 32; threads help from
-#: m = 256, B = 128 on; on a busy machine much worse, as idle BLAS threads spin)
-BLAS_THREADED_MIN_WORK = 1 << 22
-_BLAS_CONTROLLER = None
+# ------------------------------------------------------------------------------------------ threads
+_POOL: ThreadPoolExecutor | None = None
+_POOL_KEY: tuple[int, int] = (0, 0)
+_POOL_LOCK = threading.Lock()
 
 
-def _blas_threads(variant: str, rows: int, m: int):
-    """Context: one BLAS thread around the per-step products of the ``blas`` variant unless they are large."""
-    global _BLAS_CONTROLLER
-    if variant != "blas" or rows * m * m >= BLAS_THREADED_MIN_WORK:
-        return contextlib.nullcontext()
-    if _BLAS_CONTROLLER is None:
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """The process's worker threads (at least ``workers``); a forked child makes its own (threads do not fork)."""
+    global _POOL, _POOL_KEY
+    pid = os.getpid()
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_KEY[0] != pid or _POOL_KEY[1] < workers:
+            if _POOL is not None and _POOL_KEY[0] == pid:
+                _POOL.shutdown(wait=False)
+            _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rnnmem-rows")
+            _POOL_KEY = (pid, workers)
+        return _POOL
+
+
+def _run_split(fn, args: tuple, rows: int, threads: int) -> None:
+    """``fn(*args, n0, n1)`` on ``threads`` disjoint, contiguous row ranges at once (the kernels release the GIL);
+    the calling thread runs the first range."""
+    k = min(threads, rows)
+    bounds = [rows * i // k for i in range(k + 1)]
+    futures = [_pool(k - 1).submit(fn, *args, bounds[i], bounds[i + 1]) for i in range(1, k)]
+    try:
+        fn(*args, bounds[0], bounds[1])
+    finally:
+        for f in futures:
+            f.result()
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE = {"depth": 0, "saved": None, "libs": None}
+
+
+def _blas_controllers() -> list:
+    """threadpoolctl controllers of the loaded BLAS libraries, including scipy's (the one numba's ``np.dot``
+    calls)."""
+    if _BLAS_STATE["libs"] is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS numba calls before threadpoolctl looks)
         from threadpoolctl import ThreadpoolController
 
-        _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+        _BLAS_STATE["libs"] = [lc for lc in ThreadpoolController().lib_controllers if lc.user_api == "blas"]
+    return _BLAS_STATE["libs"]
 
 
-_FORWARD = {"rows": K.forward_rows, "parallel": K.forward_rows_parallel, "blas": K.forward_blas}
-_BACKWARD = {"rows": K.backward_rows, "parallel": K.backward_rows_parallel, "blas": K.backward_blas}
+def blas_max_threads() -> int:
+    """The largest thread count of the loaded BLAS libraries."""
+    return max((lc.num_threads for lc in _blas_controllers()), default=1)
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Every BLAS on one thread for the duration (nested and concurrent uses share one saved state; the
+    original counts come back when the last one leaves). Direct library calls: ~µs, not threadpoolctl's ~100 µs."""
+    libs = _blas_controllers()
+    with _BLAS_LOCK:
+        if _BLAS_STATE["depth"] == 0:
+            _BLAS_STATE["saved"] = [lc.num_threads for lc in libs]
+            for lc in libs:
+                lc.set_num_threads(1)
+        _BLAS_STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE["depth"] -= 1
+            if _BLAS_STATE["depth"] == 0:
+                for lc, n in zip(libs, _BLAS_STATE["saved"], strict=True):
+                    lc.set_num_threads(n)
+
+
+def _blas_threads(variant: str, rows: int = 0, m: int = 0):
+    """Context for running a kernel of ``variant``: one BLAS thread for the per-step products of the ``blas`` and
+    ``blas-parallel`` variants (a multi-threaded BLAS is slower on small products, and the split rows already use
+    the threads); the BLAS's own threads for ``blas-threaded``; nothing for the loop variants."""
+    if variant in ("blas", "blas-parallel"):
+        return _one_blas_thread()
+    return contextlib.nullcontext()
+
+
+def _launch(direction: str, variant: str, args: tuple, rows: int, threads: int | None = None) -> None:
+    """Run the ``direction`` ("forward"/"backward") kernel of ``variant`` on all ``rows`` (args without n0, n1)."""
+    fn = _KERNELS[direction][0 if variant in _LOOP_VARIANTS else 1]
+    threads = _threads() if threads is None else threads
+    with _blas_threads(variant):
+        if variant in _SPLIT_VARIANTS and threads > 1 and rows > 1:
+            _run_split(fn, args, rows, threads)
+        else:
+            fn(*args, 0, rows)
 
 
 def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
@@ -155,15 +234,16 @@ def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
     s = uxb  # the kernels read uxb[k] before they write s[k]: the states overwrite the input projection
     dz = _workspace("dz", uxb.shape) if need_deriv else np.empty((1, 1, 1))
     a, c = _cell_coefficients(cell, dt)
-    variant = variant or _pick_variant(m, S * B, T)
+    variant = variant or _pick_variant("forward", m, S * B, T, S)
     wt = np.ascontiguousarray(W.transpose(0, 2, 1))
-    with _blas_threads(variant, S * B, m):
-        _FORWARD[variant](wt, uxb, B, a, c, K.ACTIVATIONS[activation], s, dz, need_deriv)
+    _launch("forward", variant, (wt, uxb, B, a, c, K.ACTIVATIONS[activation], s, dz, need_deriv), S * B)
     return s, dz
 
 
 def _check_states(s: np.ndarray, what: str = "hidden states") -> None:
-    step = first_nonfinite_step(s, time_axis=0)
+    if np.isfinite(np.sum(s)):  # one vectorised pass; a sum of finite numbers is finite unless it overflows
+        return
+    step = first_nonfinite_step(s, time_axis=0)  # exact (and right when only the sum overflowed)
     if step >= 0:
         raise NonFiniteError(
             f"the model's {what} became non-finite (NaN or inf) at time step {step}: the model explodes on this "
@@ -476,17 +556,16 @@ class RNN(_FrozenModel):
         B, T, d = X.shape
         m, p = self.hidden, self.outputs
         dY_tm = np.ascontiguousarray(dY.transpose(1, 0, 2))  # (T, B, p)
+        dY2 = dY_tm.reshape(T * B, p)
         gz = _workspace("gz", dz.shape)
+        np.dot(dY2, self._C, out=gz.reshape(T * B, m))  # the direct terms Cᵀ dy_k, overwritten by the kernel
         a, _ = _cell_coefficients(self._cell, self._dt)
-        variant = _pick_variant(m, B, T)
-        with _blas_threads(variant, B, m):
-            _BACKWARD[variant](self._W[None], self._C[None], dY_tm, dz, B, a, gz)
+        _launch("backward", _pick_variant("backward", m, B, T), (self._W[None], dz, B, a, gz), B)
         if check_finite:
             _check_states(gz, "backpropagated gradients")
         gz2 = gz.reshape(T * B, m)
         s2 = s.reshape(T * B, m)
         X_tm2 = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * B, d)
-        dY2 = dY_tm.reshape(T * B, p)
         gW = gz[1:].reshape((T - 1) * B, m).T @ s[:-1].reshape((T - 1) * B, m) if T > 1 else np.zeros((m, m))
         gU = gz2.T @ X_tm2
         gb = np.ones(T * B) @ gz2

@@ -60,6 +60,7 @@ THREADED_MIN_M = 32
 
 _LOCK = threading.Lock()
 _TABLES: dict[tuple, dict | None] = {}
+_CHOICES: dict[tuple, str] = {}
 _KERNEL_SOURCE_HASH: str | None = None
 
 
@@ -308,6 +309,7 @@ def table(threads: int, *, recalibrate: bool = False) -> dict | None:
         except Exception:  # never let a timing problem break a computation: fall back to the static rule
             data = None
         _TABLES[key_t] = data
+        _CHOICES.clear()
         return data
 
 
@@ -315,6 +317,7 @@ def clear() -> None:
     """Forget the calibrations loaded in this process (the files stay)."""
     with _LOCK:
         _TABLES.clear()
+        _CHOICES.clear()
 
 
 def static_choice(m: int) -> str:
@@ -373,8 +376,19 @@ def model_time(data: dict, direction: str, variant: str, m: int, rows: int, T: i
 
 
 def choose(direction: str, m: int, rows: int, T: int, nmodels: int, threads: int) -> str:
-    """The variant for one call (module docstring)."""
+    """The variant for one call (module docstring); remembered per shape (training repeats the same shapes)."""
     mode = os.environ.get("RNNMEM_KERNEL", "auto")
+    key = (mode, direction, m, rows, T, nmodels, threads)
+    got = _CHOICES.get(key)
+    if got is None:
+        got = _choose(mode, direction, m, rows, T, nmodels, threads)
+        if len(_CHOICES) > 8192:
+            _CHOICES.clear()
+        _CHOICES[key] = got
+    return got
+
+
+def _choose(mode: str, direction: str, m: int, rows: int, T: int, nmodels: int, threads: int) -> str:
     if mode == "static":
         return static_choice(m)
     if mode != "auto":

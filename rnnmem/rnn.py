@@ -297,6 +297,27 @@ def simulate_stack(W, U, b, C, D, x, *, cell="elman", activation="tanh", dt=1.0,
     return np.ascontiguousarray(y)
 
 
+def _markov_bsgs(A, U, C, T: int) -> np.ndarray:
+    """C A^j U for j = 0..T-1, shape (T, p, d), by baby and giant steps: with n ≈ √(T d / p) and G = A^n (repeated
+    squaring), C A^{i + nq} U = (C A^i)(G^q U) for i < n, q < ⌈T/n⌉ — the pairs in one GEMM."""
+    m, d = U.shape
+    p = C.shape[0]
+    n = max(1, min(T, int(math.ceil(math.sqrt(T * d / p)))))
+    Q = -(-T // n)
+    R = np.empty((n, p, m))
+    R[0] = C
+    for i in range(1, n):
+        np.dot(R[i - 1], A, out=R[i])
+    V = np.empty((Q, m, d))
+    V[0] = U
+    if Q > 1:
+        G = np.linalg.matrix_power(A, n)
+        for q in range(1, Q):
+            np.dot(G, V[q - 1], out=V[q])
+    L = R.reshape(n * p, m) @ V.transpose(1, 0, 2).reshape(m, Q * d)  # rows (i, o), columns (q, c)
+    return np.ascontiguousarray(L.reshape(n, p, Q, d).transpose(2, 0, 1, 3).reshape(Q * n, p, d)[:T])
+
+
 def _rebuild(cls, kwargs):
     return cls(**kwargs)
 
@@ -640,6 +661,65 @@ class RNN(_FrozenModel):
         return value, self._backward(X, squeeze, s, dz, dY, check_finite)
 
     # ------------------------------------------------------------------ linear models
+    def _transition(self):
+        """(A, scale) with h ← A h + scale·(U x + b): elman (W, 1), euler (I + ΔtW, Δt)."""
+        if self._cell == "elman":
+            return self._W, 1.0
+        return np.eye(self.hidden) + self._dt * self._W, self._dt
+
+    def convolve(self, x, *, check_finite: bool = True) -> np.ndarray:
+        """Outputs of a linear model as a convolution by FFT: the same map as ``rnn(x)``, fast for long sequences.
+
+        With activation="linear" the model is y_k = Σ_{j≤k} L_j x_{k−j} + y^b_k, with the Markov parameters L_j of
+        :meth:`markov` and the response to the bias y^b_k = Σ_{j≤k} scale·C A^j b (``rnn(0)``). This computes all
+        T parameters by baby and giant steps, L_{i+nq} = (scale·C A^i)(A^{nq} U) with n ≈ √T (√T products with A,
+        √T with A^n, one GEMM; O(√T m² + T m + m³ log T) operations instead of the T m² of T successive powers), and
+        the convolution by real FFTs of length ≥ 2T − 1 (O(B T log T p d)), against O(B T m²) for the recurrence.
+        ``python benchmarks/linear_fft.py`` measures the gain (docs/rnn.md).
+
+        Accuracy: the error is norm-wise, the usual bound of FFT convolution, |y_k − rnn(x)_k| ≲ ε log₂T · Σ_j|L_j|
+        · max|x| at every step (tested to that bound). Outputs far below the largest — the tail of a decayed impulse
+        response — are therefore not accurate relative to their own size; the recurrence ``rnn(x)`` is (its
+        rounding errors decay with the state), so use it for memory functions and decay rates.
+
+        Parameters
+        ----------
+        x : array (B, T, d) or (T, d)
+        check_finite : bool
+            Raise :class:`~rnnmem.NonFiniteError` when the Markov parameters overflow (an unstable model).
+
+        Returns
+        -------
+        y : ndarray (B, T, p) (or (T, p) for 2-D x)
+        """
+        if self._activation != "linear":
+            raise ValueError(f"convolve() needs activation='linear' (the map is otherwise not a convolution); "
+                             f"this model has activation={self._activation!r}; use rnn(x)")
+        import scipy.fft
+
+        X, squeeze = as_sequence_input(x, self.inputs)
+        B, T, d = X.shape
+        A, scale = self._transition()
+        Ub = np.concatenate([self._U, self._b[:, None]], axis=1)  # the bias is an input channel equal to 1
+        with np.errstate(over="ignore", invalid="ignore"):
+            L = _markov_bsgs(A, Ub, self._C, T)
+            L *= scale
+        if check_finite and not np.isfinite(L).all():
+            step = first_nonfinite_step(L, 0)
+            raise NonFiniteError(f"Markov parameters overflow at lag {step}: the linear model is unstable (spectral "
+                                 f"radius of its transition matrix > 1); rnn(x, check_finite=False) gives the raw "
+                                 f"recurrence", step=step)
+        Lx = L[:, :, :d]
+        if self._D is not None:
+            Lx[0] += self._D
+        nfft = scipy.fft.next_fast_len(2 * T - 1, real=True)
+        Lf = scipy.fft.rfft(Lx, nfft, axis=0)  # (F, p, d)
+        Xf = scipy.fft.rfft(X, nfft, axis=1)  # (B, F, d)
+        y = scipy.fft.irfft(np.einsum("fod,bfd->bfo", Lf, Xf), nfft, axis=1)[:, :T]
+        y += np.cumsum(L[:, :, d], axis=0)  # the bias response
+        y = np.ascontiguousarray(y)
+        return y[0] if squeeze else y
+
     def markov(self, n: int) -> np.ndarray:
         """Markov parameters (impulse response) L_0..L_{n-1}, shape (n, p, d); linear activation only.
 
@@ -653,11 +733,8 @@ class RNN(_FrozenModel):
             raise ValueError(f"markov() needs activation='linear' (the map is otherwise not a convolution); "
                              f"this model has activation={self._activation!r}")
         n = check_int(n, "n", minimum=1)
-        m, d, p = self.hidden, self.inputs, self.outputs
-        if self._cell == "elman":
-            A, scale = self._W, 1.0
-        else:
-            A, scale = np.eye(m) + self._dt * self._W, self._dt
+        d, p = self.inputs, self.outputs
+        A, scale = self._transition()
         out = np.empty((n, p, d))
         K.markov(np.ascontiguousarray(A), np.ascontiguousarray(self._U), np.ascontiguousarray(self._C), n,
                  scale, out)

@@ -12,7 +12,10 @@ separately, and models a call as
 with p_v the measured time per step, interpolated bilinearly in (log m, log rows) between grid points (and
 scaled by m² and rows beyond the grid), and o_v the measured fixed cost of handing rows to the worker threads
 (0 for single-thread variants). The chosen variant minimises the model; a multi-threaded variant must beat the
-best single-thread one by 10 % (threads cost CPU time that other work on a shared machine could use).
+best single-thread one by 10 % (threads cost CPU time that other work on a shared machine could use). The same
+calibration times the products outside the recurrence (input projection, readout, gradient sums; tall
+(m × K)(K × m) products) on one BLAS thread and on all of them, and records from which size the threads pay;
+smaller products run on one BLAS thread.
 
 The table is stored as JSON beside the numba cache (``$RNNMEM_CACHE_DIR``, else ``$NUMBA_CACHE_DIR/rnnmem``, else
 ``$XDG_CACHE_HOME/rnnmem`` or ``~/.cache/rnnmem``), one file per key: CPU model, LLVM's CPU name, core count,
@@ -57,6 +60,8 @@ SPLIT = ("parallel", "blas-parallel")
 THREADED = ("blas-threaded",)
 #: smallest hidden width at which the multi-threaded BLAS variant is timed (below it one step is too small to share)
 THREADED_MIN_M = 32
+#: width of the (m × K)(K × m) products timed for the BLAS-thread threshold of the products outside the recurrence
+GEMM_M = 32
 
 _LOCK = threading.Lock()
 _TABLES: dict[tuple, dict | None] = {}
@@ -144,6 +149,10 @@ def validate(data, key: dict) -> bool:
     if not isinstance(data, dict) or data.get("key") != key:
         return False
     if data.get("grid_m") != list(GRID_M) or data.get("grid_rows") != list(GRID_ROWS):
+        return False
+    gmin = data.get("gemm_threaded_min_work")
+    if gmin is not None and (isinstance(gmin, bool) or not isinstance(gmin, (int, float)) or not math.isfinite(gmin)
+                             or gmin <= 0):
         return False
     over = data.get("split_overhead")
     if isinstance(over, bool) or not isinstance(over, (int, float)) or not (math.isfinite(over) and over >= 0):
@@ -239,6 +248,7 @@ def measure(threads: int) -> dict:
         over = max(t_split - t_serial, 0.0)
 
     out = {d: {v: [[None] * len(GRID_ROWS) for _ in GRID_M] for v in variants} for d in DIRECTIONS}
+    out["gemm_threaded_min_work"] = _gemm_threshold(rng) if threaded_ok else None
     P = _problem(2, 2, 2, rng)
     for v in variants:  # compile (on a cold numba cache) and warm every kernel once
         for direction in DIRECTIONS:
@@ -283,6 +293,48 @@ def _monotone(grid) -> None:
                 if u is not None and u < v:
                     v = u
             grid[i][j] = v
+
+
+def _gemm_threshold(rng):
+    """Smallest size (multiply-adds) from which a multi-threaded BLAS runs the products outside the recurrence (the
+    input projection, readout and gradient sums: tall (m × K)(K × m) shapes) at least 10 % faster than one thread,
+    for every larger size of the sweep too; None if it never does."""
+    from rnnmem.rnn import _one_blas_thread
+
+    m = GEMM_M
+    sizes = [1 << e for e in range(14, 25, 2)]
+    ok = []
+    for work in sizes:
+        K = max(1, work // (m * m))
+        a, b = rng.standard_normal((m, K)), rng.standard_normal((K, m))
+        a @ b
+        t_multi = math.inf
+        t_one = math.inf
+        for _ in range(REPEATS):  # interleaved
+            t0 = time.perf_counter()
+            a @ b
+            t_multi = min(t_multi, time.perf_counter() - t0)
+            with _one_blas_thread():
+                t0 = time.perf_counter()
+                a @ b
+                t_one = min(t_one, time.perf_counter() - t0)
+        ok.append(t_multi <= THREAD_MARGIN * t_one)
+    for i, work in enumerate(sizes):
+        if all(ok[i:]):
+            return float(work)
+    return None
+
+
+def gemm_threads_min_work(threads: int) -> float:
+    """Calibrated size (multiply-adds) from which the products outside the recurrence use the BLAS's own threads;
+    below it they run on one thread (``math.inf``: never threaded; 0: the BLAS decides, as without calibration)."""
+    if threads <= 1 or os.environ.get("RNNMEM_KERNEL", "auto") != "auto":
+        return 0.0
+    data = table(threads)
+    if data is None:
+        return 0.0
+    v = data.get("gemm_threaded_min_work")
+    return math.inf if v is None else float(v)
 
 
 # ----------------------------------------------------------------------------------------------- table and choice
@@ -432,7 +484,8 @@ def _main() -> None:
     key = data["key"]
     print(f"cpu: {key['cpu']} ({key['llvm_cpu']}), threads {threads}, blas: {'; '.join(key['blas'])}")
     print(f"file: {cache_file(key)}")
-    print(f"calibration took {data['seconds']:.2f} s; thread hand-off {data['split_overhead'] * 1e6:.0f} us")
+    print(f"calibration took {data['seconds']:.2f} s; thread hand-off {data['split_overhead'] * 1e6:.0f} us; "
+          f"threaded BLAS for products from {data.get('gemm_threaded_min_work')} multiply-adds (None: never)")
     for direction in DIRECTIONS:
         print(f"{direction}: time per step (us), m down, rows across {list(GRID_ROWS)}")
         for v, grid in data[direction].items():

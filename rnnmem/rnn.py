@@ -196,6 +196,17 @@ def _one_blas_thread():
                     lc.set_num_threads(n)
 
 
+def _gemm_threads(work: float):
+    """Context for a whole call whose largest product outside the recurrence has ``work`` multiply-adds: one BLAS
+    thread unless the calibration found a threaded BLAS faster from that size on (``rnnmem._calibrate``). On a
+    busy machine a threaded BLAS can take 10x longer on these products than one thread."""
+    from rnnmem import _calibrate
+
+    if work < _calibrate.gemm_threads_min_work(_threads()):
+        return _one_blas_thread()
+    return contextlib.nullcontext()
+
+
 def _blas_threads(variant: str, rows: int = 0, m: int = 0):
     """Context for running a kernel of ``variant``: one BLAS thread for the per-step products of the ``blas`` and
     ``blas-parallel`` variants (a multi-threaded BLAS is slower on small products, and the split rows already use
@@ -221,16 +232,17 @@ def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
     S, m, _ = W.shape
     B, T, d = X.shape
     X2 = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * B, d)
-    if S == 1:  # one 2-D gemm (numpy's stacked matmul is slow when d is small)
-        uxb = _workspace("s", (T * B, m))
-        np.dot(X2, U[0].T, out=uxb)
-        uxb += b[0]
-        uxb = uxb.reshape(T, B, m)
-    else:  # (T*B, S, m) -> time-major (T, S, B, m) -> (T, S*B, m)
-        proj = np.tensordot(X2, U, axes=([1], [2])) + b
-        uxb = _workspace("s", (T, S, B, m))
-        np.copyto(uxb, proj.reshape(T, B, S, m).transpose(0, 2, 1, 3))
-        uxb = uxb.reshape(T, S * B, m)
+    with _gemm_threads(T * B * S * m * d):
+        if S == 1:  # one 2-D gemm (numpy's stacked matmul is slow when d is small)
+            uxb = _workspace("s", (T * B, m))
+            np.dot(X2, U[0].T, out=uxb)
+            uxb += b[0]
+            uxb = uxb.reshape(T, B, m)
+        else:  # (T*B, S, m) -> time-major (T, S, B, m) -> (T, S*B, m)
+            proj = np.tensordot(X2, U, axes=([1], [2])) + b
+            uxb = _workspace("s", (T, S, B, m))
+            np.copyto(uxb, proj.reshape(T, B, S, m).transpose(0, 2, 1, 3))
+            uxb = uxb.reshape(T, S * B, m)
     s = uxb  # the kernels read uxb[k] before they write s[k]: the states overwrite the input projection
     dz = _workspace("dz", uxb.shape) if need_deriv else np.empty((1, 1, 1))
     a, c = _cell_coefficients(cell, dt)
@@ -291,9 +303,10 @@ def simulate_stack(W, U, b, C, D, x, *, cell="elman", activation="tanh", dt=1.0,
         _check_states(s)
     B, T = X.shape[:2]
     s4 = s.reshape(T, S, B, m).transpose(1, 0, 2, 3).reshape(S, T * B, m)
-    y = np.matmul(s4, C.transpose(0, 2, 1)).reshape(S, T, B, p).transpose(0, 2, 1, 3)
-    if D is not None:
-        y = y + np.matmul(X[None], D.transpose(0, 2, 1)[:, None])
+    with _gemm_threads(T * B * m * p):
+        y = np.matmul(s4, C.transpose(0, 2, 1)).reshape(S, T, B, p).transpose(0, 2, 1, 3)
+        if D is not None:
+            y = y + np.matmul(X[None], D.transpose(0, 2, 1)[:, None])
     return np.ascontiguousarray(y)
 
 
@@ -522,11 +535,12 @@ class RNN(_FrozenModel):
         return X, squeeze, s, dz
 
     def _readout(self, X, s):
-        B, T, _ = X.shape
-        m = self.hidden
-        y = np.dot(s.reshape(T * B, m), self._C.T).reshape(T, B, self.outputs).transpose(1, 0, 2)
-        if self._D is not None:
-            y = y + X @ self._D.T
+        B, T, d = X.shape
+        m, p = self.hidden, self.outputs
+        with _gemm_threads(T * B * p * max(m, d)):
+            y = np.dot(s.reshape(T * B, m), self._C.T).reshape(T, B, p).transpose(1, 0, 2)
+            if self._D is not None:
+                y = y + X @ self._D.T
         return np.ascontiguousarray(y)
 
     def __call__(self, x, *, check_finite: bool = True) -> np.ndarray:
@@ -574,6 +588,11 @@ class RNN(_FrozenModel):
         return self._backward(X, squeeze, s, dz, dY, check_finite)
 
     def _backward(self, X, squeeze, s, dz, dY, check_finite):
+        B, T, d = X.shape
+        with _gemm_threads(T * B * self.hidden * max(self.hidden, d, self.outputs)):
+            return self._backward_products(X, squeeze, s, dz, dY, check_finite)
+
+    def _backward_products(self, X, squeeze, s, dz, dY, check_finite):
         B, T, d = X.shape
         m, p = self.hidden, self.outputs
         dY_tm = np.ascontiguousarray(dY.transpose(1, 0, 2))  # (T, B, p)

@@ -6,7 +6,8 @@ Run:  python benchmarks/rnn_speed.py [--threads 1,2] [--rounds 3] [--repeats 3] 
 For each (m, B, T) every peer computes, in float64, the tanh elman cell h_k = tanh(W h_{k-1} + U x_k + b),
 y_k = C h_k (d = p = 1) forward and the exact gradients of sum(dy * y) with respect to W, U, b, C and the input x:
 
-* ``rnnmem``  — ``RNN.vjp`` (Numba kernels, the calibrated variant; compiled and calibrated before timing),
+* ``rnnmem``  — ``RNN.vjp`` (Numba kernels, the calibrated variant; the worker recalibrates at its start, so the
+  choices reflect this run's machine and load, then compiles and warms before timing),
 * ``torch``   — ``torch.nn.RNN`` + bias-free ``Linear`` readout, autograd (when torch is installed),
 * ``jax``     — ``lax.scan`` of the same cell under ``jax.value_and_grad``, ``jax.jit``, x64 (when jax is installed),
 * ``numpy``   — a loop over time vectorised over the batch, forward and backward written out (pure NumPy).
@@ -96,7 +97,9 @@ def setup_rnnmem(threads, configs):
 
     numba.set_num_threads(threads)
     threadpool_limits(threads)
-    info = {"version": rm.__version__, "numba": numba.__version__, "numpy": np.__version__,
+    cal = _calibrate.table(threads, recalibrate=True)  # measured now, under this run's conditions (and cached)
+    info = {"calibration": None if cal is None else {"seconds": cal["seconds"], "load": cal.get("load")},
+            "version": rm.__version__, "numba": numba.__version__, "numpy": np.__version__,
             "blas": [f"{lc.internal_api} {lc.version} ({getattr(lc, 'architecture', '')}) threads={lc.num_threads}"
                      for lc in rnn._blas_controllers()]}
     calls = {}
@@ -337,7 +340,10 @@ def run(threads, configs, rounds, repeats, peers, show_first_use):
         print(line)
     print("kernel variant (forward / backward): " + "; ".join(
         f"{k.split(' ', 1)[1]}: {v}" for k, v in rm_info.items() if k.startswith("variant")))
-    print(f"calibration file: {rm_info['calibration file']}")
+    cal = rm_info["calibration"]
+    if cal:
+        print(f"calibration (measured at the start of this run, load average {cal['load']:.1f}): "
+              f"{cal['seconds']:.2f} s; file {rm_info['calibration file']}")
     goals = [c for c in configs if tuple(c) in GOALS]
     for c in goals:
         gt, gj = GOALS[tuple(c)]

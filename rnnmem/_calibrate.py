@@ -21,7 +21,9 @@ The table is stored as JSON beside the numba cache (``$RNNMEM_CACHE_DIR``, else 
 ``$XDG_CACHE_HOME/rnnmem`` or ``~/.cache/rnnmem``), one file per key: CPU model, LLVM's CPU name, core count,
 thread count (numba's), the BLAS libraries and their thread counts, and the versions of rnnmem, numba, numpy and
 of the kernel source. It is written atomically (temporary file, then rename). A file that cannot be read, does
-not parse, has another key (a foreign machine's file) or holds malformed numbers is ignored and replaced.
+not parse, has another key (a foreign machine's file) or holds malformed numbers is ignored and replaced. A
+calibration measured while the load average exceeded the core count (other processes competing: the timings, and
+so the choices, reflect that load) is used for an hour and then measured again.
 The calibration takes about 0.3–1 s (``python -m rnnmem._calibrate`` reruns it and prints the table, its cost and
 the choices for some sizes).
 
@@ -60,6 +62,8 @@ SPLIT = ("parallel", "blas-parallel")
 THREADED = ("blas-threaded",)
 #: smallest hidden width at which the multi-threaded BLAS variant is timed (below it one step is too small to share)
 THREADED_MIN_M = 32
+#: seconds after which a calibration measured on a busy machine (see :func:`busy`) is measured again
+BUSY_MAX_AGE = 3600.0
 #: width of the (m × K)(K × m) products timed for the BLAS-thread threshold of the products outside the recurrence
 GEMM_M = 32
 
@@ -150,6 +154,10 @@ def validate(data, key: dict) -> bool:
         return False
     if data.get("grid_m") != list(GRID_M) or data.get("grid_rows") != list(GRID_ROWS):
         return False
+    for name in ("load", "timestamp"):
+        v = data.get(name, 0.0)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return False
     gmin = data.get("gemm_threaded_min_work")
     if gmin is not None and (isinstance(gmin, bool) or not isinstance(gmin, (int, float)) or not math.isfinite(gmin)
                              or gmin <= 0):
@@ -198,6 +206,20 @@ def save(path: Path, data: dict) -> bool:
 
 
 # ----------------------------------------------------------------------------------------------- measurement
+def _load() -> float:
+    """The 1-minute load average (runnable processes; 0 where the OS does not tell)."""
+    try:
+        return float(os.getloadavg()[0])
+    except (AttributeError, OSError):
+        return 0.0
+
+
+def busy(data: dict) -> bool:
+    """Whether a calibration was measured while other processes competed for the cores (load average above the
+    core count, this process included)."""
+    return data.get("load", 0.0) > (os.cpu_count() or 1)
+
+
 def _best(fn, repeats: int, budget: float = 2e-3) -> float:
     """Best wall time of ``fn()`` over ``repeats`` calls (fewer once ``budget`` seconds are spent, at least 2)."""
     best, spent = math.inf, 0.0
@@ -225,6 +247,7 @@ def measure(threads: int) -> dict:
     from rnnmem.rnn import _launch, blas_max_threads
 
     t_start = time.perf_counter()
+    load0 = _load()
     rng = np.random.default_rng(0)
     threaded_ok = threads > 1 and blas_max_threads() > 1
     variants = SERIAL + (SPLIT if threads > 1 else ()) + (THREADED if threaded_ok else ())
@@ -276,7 +299,8 @@ def measure(threads: int) -> dict:
         for grid in out[d].values():
             _monotone(grid)
     out.update(grid_m=list(GRID_M), grid_rows=list(GRID_ROWS), split_overhead=over,
-               seconds=time.perf_counter() - t_start, created=time.strftime("%Y-%m-%d %H:%M:%S"))
+               seconds=time.perf_counter() - t_start, created=time.strftime("%Y-%m-%d %H:%M:%S"),
+               timestamp=time.time(), load=max(load0, _load()))
     return out
 
 
@@ -352,6 +376,8 @@ def table(threads: int, *, recalibrate: bool = False) -> dict | None:
             key = machine_key(threads)
             path = cache_file(key)
             data = None if recalibrate else load(path, key)
+            if data is not None and busy(data) and time.time() - data.get("timestamp", 0.0) > BUSY_MAX_AGE:
+                data = None  # measured on a busy machine: good for a while, then measured again
             if data is None:
                 data = measure(threads)
                 data["key"] = key
@@ -466,38 +492,49 @@ def _choose(mode: str, direction: str, m: int, rows: int, T: int, nmodels: int, 
     return best_v or static_choice(m)
 
 
+def report(data: dict, threads: int) -> str:
+    """The calibration as text: key, cost, per-step tables and the choices for some sizes."""
+    key = data["key"]
+    for name in ("load", "timestamp"):
+        v = data.get(name, 0.0)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            return False
+    gmin = data.get("gemm_threaded_min_work")
+    lines = [f"cpu: {key['cpu']} ({key['llvm_cpu']}), {key['cores']} cores; numba threads {threads}; "
+             f"blas: {'; '.join(key['blas'])}",
+             f"file: {cache_file(key)}",
+             f"calibration took {data['seconds']:.2f} s; thread hand-off {data['split_overhead'] * 1e6:.0f} us; "
+             "products outside the recurrence on the BLAS's threads from "
+             + ("(never)" if gmin is None else f"{gmin:.0f} multiply-adds")]
+    for direction in DIRECTIONS:
+        lines.append(f"{direction}: time per step (us); m down, rows across {list(GRID_ROWS)}")
+        for v, grid in data[direction].items():
+            lines.append(f"  {v}")
+            for m, row in zip(GRID_M, grid, strict=True):
+                cells = "".join(f"{'-':>9}" if x is None else f"{x * 1e6:9.2f}" for x in row)
+                lines.append(f"    m={m:<4}{cells}")
+    lines.append("choices (forward / backward):")
+    for m, B, T in [(8, 1, 10000), (16, 32, 1000), (64, 32, 1000), (256, 32, 1000), (8, 32, 100), (16, 32, 256),
+                    (512, 1, 1000)]:
+        lines.append(f"  m={m}, rows={B}, T={T}: {choose('forward', m, B, T, 1, threads)} / "
+                     f"{choose('backward', m, B, T, 1, threads)}")
+    return "\n".join(lines)
+
+
 def _main() -> None:
     import argparse
 
     import numba
 
-    p = argparse.ArgumentParser(description="Rerun the kernel calibration of rnnmem and print it.")
+    p = argparse.ArgumentParser(description="Rerun the kernel calibration of rnnmem (replacing the cached one) and "
+                                            "print it.")
     p.add_argument("--threads", type=int, default=None, help="numba threads (default: numba's current count)")
     args = p.parse_args()
     if args.threads:
         numba.set_num_threads(args.threads)
     threads = numba.get_num_threads()
     data = table(threads, recalibrate=True)
-    if data is None:
-        print("calibration failed; the static rule is used")
-        return
-    key = data["key"]
-    print(f"cpu: {key['cpu']} ({key['llvm_cpu']}), threads {threads}, blas: {'; '.join(key['blas'])}")
-    print(f"file: {cache_file(key)}")
-    print(f"calibration took {data['seconds']:.2f} s; thread hand-off {data['split_overhead'] * 1e6:.0f} us; "
-          f"threaded BLAS for products from {data.get('gemm_threaded_min_work')} multiply-adds (None: never)")
-    for direction in DIRECTIONS:
-        print(f"{direction}: time per step (us), m down, rows across {list(GRID_ROWS)}")
-        for v, grid in data[direction].items():
-            print(f"  {v}")
-            for m, row in zip(GRID_M, grid, strict=True):
-                cells = "".join(f"{'-':>9}" if x is None else f"{x * 1e6:9.2f}" for x in row)
-                print(f"    m={m:<4}{cells}")
-    print("choices (forward / backward):")
-    for m, B, T in [(8, 1, 10000), (16, 32, 1000), (64, 32, 1000), (256, 32, 1000), (8, 32, 100), (16, 32, 256),
-                    (512, 1, 1000)]:
-        print(f"  m={m}, rows={B}, T={T}: {choose('forward', m, B, T, 1, threads)} / "
-              f"{choose('backward', m, B, T, 1, threads)}")
+    print("calibration failed; the static rule is used" if data is None else report(data, threads))
 
 
 if __name__ == "__main__":

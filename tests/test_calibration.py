@@ -422,3 +422,20 @@ def test_split_variant_after_fork(three_threads, monkeypatch):
         pytest.fail("the forked child hung running a split kernel")
     assert p.exitcode == 0 and q.get(timeout=5) == want
     assert os.getpid() == rnn_module._POOL_KEY[0]
+
+
+def test_busy_calibration_expires(fake_measure):
+    """A calibration measured under load (load average above the core count) is re-measured after BUSY_MAX_AGE;
+    a quiet one is kept."""
+    threads = 2
+    key = cal.machine_key(threads)
+    path = cal.cache_file(key)
+    cores = os.cpu_count() or 1
+    for load, age, remeasured in ((10.0 * cores, 2 * cal.BUSY_MAX_AGE, True), (10.0 * cores, 10.0, False),
+                                  (0.5, 100 * cal.BUSY_MAX_AGE, False)):
+        fake_measure.clear()
+        cal.clear()
+        old = {**_synthetic(threads), "key": key, "load": load, "timestamp": cal.time.time() - age}
+        assert cal.save(path, old)
+        cal.table(threads)
+        assert fake_measure == ([threads] if remeasured else []), (load, age)

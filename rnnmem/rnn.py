@@ -238,10 +238,10 @@ def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
             np.dot(X2, U[0].T, out=uxb)
             uxb += b[0]
             uxb = uxb.reshape(T, B, m)
-        else:  # (T*B, S, m) -> time-major (T, S, B, m) -> (T, S*B, m)
-            proj = np.tensordot(X2, U, axes=([1], [2])) + b
+        else:  # time-major (T, S, B, m) written in place (no temporary of the full size: page faults)
             uxb = _workspace("s", (T, S, B, m))
-            np.copyto(uxb, proj.reshape(T, B, S, m).transpose(0, 2, 1, 3))
+            np.matmul(X2.reshape(T, 1, B, d), U.transpose(0, 2, 1)[None], out=uxb)
+            uxb += b[None, :, None, :]
             uxb = uxb.reshape(T, S * B, m)
     s = uxb  # the kernels read uxb[k] before they write s[k]: the states overwrite the input projection
     dz = _workspace("dz", uxb.shape) if need_deriv else np.empty((1, 1, 1))
@@ -302,9 +302,8 @@ def simulate_stack(W, U, b, C, D, x, *, cell="elman", activation="tanh", dt=1.0,
     if check_finite:
         _check_states(s)
     B, T = X.shape[:2]
-    s4 = s.reshape(T, S, B, m).transpose(1, 0, 2, 3).reshape(S, T * B, m)
     with _gemm_threads(T * B * m * p):
-        y = np.matmul(s4, C.transpose(0, 2, 1)).reshape(S, T, B, p).transpose(0, 2, 1, 3)
+        y = np.matmul(s.reshape(T, S, B, m), C.transpose(0, 2, 1)[None]).transpose(1, 2, 0, 3)  # (S, B, T, p)
         if D is not None:
             y = y + np.matmul(X[None], D.transpose(0, 2, 1)[:, None])
     return np.ascontiguousarray(y)

@@ -36,9 +36,15 @@ def rel_err(a, b):
 
 
 @pytest.fixture
-def three_threads(monkeypatch):
-    """Pretend numba has 3 threads: the split variants then split rows over 3 Python threads on any machine."""
+def three_threads(monkeypatch, tmp_path):
+    """Pretend numba has 3 threads: the split variants then split rows over 3 Python threads on any machine. The
+    calibration (used for the BLAS threads of the products outside the recurrence) goes to a private cache."""
     monkeypatch.setattr(rnn_module, "_threads", lambda: 3)
+    monkeypatch.setenv("RNNMEM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setenv("RNNMEM_KERNEL", "static")  # no calibration needed: the variant is forced anyway
+    cal.clear()
+    yield
+    cal.clear()
 
 
 @pytest.fixture(params=rnn_module.VARIANTS)

@@ -11,9 +11,11 @@ separately, and models a call as
 
 with p_v the measured time per step, interpolated bilinearly in (log m, log rows) between grid points (and
 scaled by m² and rows beyond the grid), and o_v the measured fixed cost of handing rows to the worker threads
-(0 for single-thread variants). The chosen variant minimises the model; a multi-threaded variant must beat the
-best single-thread one by 10 % (threads cost CPU time that other work on a shared machine could use). The same
-calibration times the products outside the recurrence (input projection, readout, gradient sums; tall
+(0 for single-thread variants). Single-thread variants are timed by their best of a few interleaved calls (noise
+only adds), multi-threaded ones by their median (on a busy machine a worker thread often waits for a core, and the
+typical cost is what a long computation pays). The chosen variant minimises the model; a multi-threaded variant
+must beat the best single-thread one by 10 % (threads cost CPU time that other work on a shared machine could
+use). The same calibration times the products outside the recurrence (input projection, readout, gradient sums; tall
 (m × K)(K × m) products) on one BLAS thread and on all of them, and records from which size the threads pay;
 smaller products run on one BLAS thread.
 
@@ -22,10 +24,11 @@ The table is stored as JSON beside the numba cache (``$RNNMEM_CACHE_DIR``, else 
 thread count (numba's), the BLAS libraries and their thread counts, and the versions of rnnmem, numba, numpy and
 of the kernel source. It is written atomically (temporary file, then rename). A file that cannot be read, does
 not parse, has another key (a foreign machine's file) or holds malformed numbers is ignored and replaced. A
-calibration measured while the load average exceeded the core count (other processes competing: the timings, and
-so the choices, reflect that load) is used for an hour and then measured again.
-The calibration takes about 0.3–1 s (``python -m rnnmem._calibrate`` reruns it and prints the table, its cost and
-the choices for some sizes).
+calibration started while the load average exceeded the core count (other processes take every core) times the
+single-thread variants only — extra threads would only wait for a core — and is used for an hour, then measured
+again.
+The calibration takes 1–2.5 s on the 2-core development VM; ``python -m rnnmem._calibrate`` reruns it and prints
+the table, its cost and the choices for some sizes.
 
 ``RNNMEM_KERNEL`` overrides the choice: ``auto`` (default, calibrated), ``static`` (no calibration: per-step BLAS
 from m >= 64, loops below, one thread; also the fallback if calibration fails), or a variant name.
@@ -249,8 +252,11 @@ def measure(threads: int) -> dict:
     t_start = time.perf_counter()
     load0 = _load()
     rng = np.random.default_rng(0)
-    threaded_ok = threads > 1 and blas_max_threads() > 1
-    variants = SERIAL + (SPLIT if threads > 1 else ()) + (THREADED if threaded_ok else ())
+    # on a machine whose cores are all taken by other processes, extra threads only wait for a core: single-thread
+    # variants only (the calibration is repeated after BUSY_MAX_AGE, when the machine may be quiet)
+    quiet = load0 <= (os.cpu_count() or 1)
+    threaded_ok = quiet and threads > 1 and blas_max_threads() > 1
+    variants = SERIAL + (SPLIT if threads > 1 and quiet else ()) + (THREADED if threaded_ok else ())
 
     def run(direction, variant, P, rows):
         if direction == "forward":
@@ -260,15 +266,21 @@ def measure(threads: int) -> dict:
             np.copyto(P["gz"], P["gd"])
             _launch("backward", variant, (P["w"], P["dz"], rows, 0.0, P["gz"]), rows, threads)
 
-    # fixed cost of handing rows to the worker threads: zero steps, split vs not split
+    # fixed cost of handing rows to the worker threads: a short split call against the same call on one thread, the
+    # median of paired trials (the typical cost, not the luckiest: on a busy machine a worker may wait for a core)
     over = 0.0
-    if threads > 1:
-        P = _problem(2, threads, 0, rng)
-        for v in SPLIT:  # compile / warm both paths
-            run("forward", v, P, threads)
-        t_split = _best(lambda: run("forward", "parallel", P, threads), 4 * REPEATS)
-        t_serial = _best(lambda: run("forward", "rows", P, threads), 4 * REPEATS)
-        over = max(t_split - t_serial, 0.0)
+    if threads > 1 and quiet:
+        P = _problem(4, 2 * threads, 4, rng)
+        for v in SPLIT + SERIAL:  # compile / warm
+            run("forward", v, P, 2 * threads)
+        diffs = []
+        for _ in range(4 * REPEATS):
+            t0 = time.perf_counter()
+            run("forward", "parallel", P, 2 * threads)
+            t1 = time.perf_counter()
+            run("forward", "rows", P, 2 * threads)
+            diffs.append((t1 - t0) - (time.perf_counter() - t1))
+        over = max(float(np.median(diffs)), 0.0)
 
     out = {d: {v: [[None] * len(GRID_ROWS) for _ in GRID_M] for v in variants} for d in DIRECTIONS}
     out["gemm_threaded_min_work"] = _gemm_threshold(rng) if threaded_ok else None
@@ -282,18 +294,20 @@ def measure(threads: int) -> dict:
             P = _problem(m, rows, T, rng)
             combos = [(v, d) for v in variants for d in DIRECTIONS
                       if not (v in SPLIT and rows < 2) and not (v in THREADED and m < THREADED_MIN_M)]
-            best = dict.fromkeys(combos, math.inf)
+            times = {c: [] for c in combos}
             spent = 0.0
             for rep in range(REPEATS):  # repetitions interleaved over the variants: load bursts hit all of them
                 for v, d in combos:
                     t0 = time.perf_counter()
                     run(d, v, P, rows)
                     t = time.perf_counter() - t0
-                    best[v, d] = min(best[v, d], t)
+                    times[v, d].append(t)
                     spent += t
-                if rep >= 1 and spent > BUDGET_PER_POINT:
+                if rep >= 2 and spent > BUDGET_PER_POINT:
                     break
-            for (v, d), t in best.items():
+            for (v, d), ts in times.items():
+                # one thread: the best time (noise only adds); several threads: the median (their typical time)
+                t = min(ts) if v in SERIAL else float(np.median(ts))
                 out[d][v][i][j] = max(t - (over if v in SPLIT else 0.0), 1e-9) / T
     for d in DIRECTIONS:
         for grid in out[d].values():
@@ -332,17 +346,16 @@ def _gemm_threshold(rng):
         K = max(1, work // (m * m))
         a, b = rng.standard_normal((m, K)), rng.standard_normal((K, m))
         a @ b
-        t_multi = math.inf
-        t_one = math.inf
-        for _ in range(REPEATS):  # interleaved
+        t_multi, t_one = [], math.inf
+        for _ in range(REPEATS):  # interleaved; threaded: the median (typical), one thread: the best
             t0 = time.perf_counter()
             a @ b
-            t_multi = min(t_multi, time.perf_counter() - t0)
+            t_multi.append(time.perf_counter() - t0)
             with _one_blas_thread():
                 t0 = time.perf_counter()
                 a @ b
                 t_one = min(t_one, time.perf_counter() - t0)
-        ok.append(t_multi <= THREAD_MARGIN * t_one)
+        ok.append(float(np.median(t_multi)) <= THREAD_MARGIN * t_one)
     for i, work in enumerate(sizes):
         if all(ok[i:]):
             return float(work)

@@ -18,6 +18,7 @@ __all__ = [
     "NonFiniteError",
     "as_rng",
     "as_array",
+    "as_complex_array",
     "as_sequence_input",
     "check_choice",
     "check_positive",
@@ -131,6 +132,21 @@ def as_array(
             f"{name} contains NaN or inf (first at index {tuple(int(i) for i in bad)}); all entries must be finite"
         )
     return out
+
+
+def as_complex_array(value: Any, name: str, *, shape: Sequence[int | None] | None = None,
+                     ndim: int | Sequence[int] | None = None) -> np.ndarray:
+    """Convert ``value`` (real or complex numbers) to a C-contiguous complex128 copy, validating shape and
+    finiteness like :func:`as_array`."""
+    try:
+        arr = np.asarray(value)
+    except Exception as exc:  # ragged lists and the like
+        raise TypeError(f"{name} must be an array of numbers; could not convert it: {exc}") from None
+    if arr.dtype.kind not in "biufc":
+        raise TypeError(f"{name} must be an array of real or complex numbers, got dtype {arr.dtype}")
+    re = as_array(arr.real, name, shape=shape, ndim=ndim)
+    im = as_array(arr.imag, name, shape=shape, ndim=ndim) if arr.dtype.kind == "c" else np.zeros_like(re)
+    return re + 1j * im
 
 
 def as_sequence_input(x: Any, d: int, name: str = "x") -> tuple[np.ndarray, bool]:

@@ -18,12 +18,12 @@ import os
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import numba
 import numpy as np
 
 from rnnmem import _kernels as K
+from rnnmem._model import LOSSES, Frozen, loss_and_output_grad
 from rnnmem._validate import (
     NonFiniteError,
     as_array,
@@ -39,7 +39,6 @@ __all__ = ["RNN", "Gradients", "CELLS", "ACTIVATIONS", "LOSSES", "simulate_stack
 
 CELLS = ("elman", "euler")
 ACTIVATIONS = tuple(K.ACTIVATIONS)
-LOSSES = ("mse", "weighted_mse", "cross_entropy")
 
 @dataclass(frozen=True)
 class Gradients:
@@ -208,19 +207,20 @@ def _gemm_threads(work: float):
 
 
 def _blas_threads(variant: str, rows: int = 0, m: int = 0):
-    """Context for running a kernel of ``variant``: one BLAS thread for the per-step products of the ``blas`` and
-    ``blas-parallel`` variants (a multi-threaded BLAS is slower on small products, and the split rows already use
-    the threads); the BLAS's own threads for ``blas-threaded``; nothing for the loop variants."""
-    if variant in ("blas", "blas-parallel"):
-        return _one_blas_thread()
-    return contextlib.nullcontext()
+    """Context for a recurrence whose per-step products are (rows, m) @ (m, m) (also used by ``rnnmem.gated``):
+    nothing for the loop variants and for ``blas-threaded``; for a BLAS variant, one BLAS thread unless the
+    calibration found a threaded BLAS faster for products of that size (``_gemm_threads``)."""
+    if variant in _LOOP_VARIANTS or variant == "blas-threaded":
+        return contextlib.nullcontext()
+    return _gemm_threads(rows * m * m)
 
 
 def _launch(direction: str, variant: str, args: tuple, rows: int, threads: int | None = None) -> None:
     """Run the ``direction`` ("forward"/"backward") kernel of ``variant`` on all ``rows`` (args without n0, n1)."""
     fn = _KERNELS[direction][0 if variant in _LOOP_VARIANTS else 1]
     threads = _threads() if threads is None else threads
-    with _blas_threads(variant):
+    # blas and blas-parallel: one BLAS thread inside each step's product (the split rows use the threads)
+    with _one_blas_thread() if variant in ("blas", "blas-parallel") else contextlib.nullcontext():
         if variant in _SPLIT_VARIANTS and threads > 1 and rows > 1:
             _run_split(fn, args, rows, threads)
         else:
@@ -330,10 +330,6 @@ def _markov_bsgs(A, U, C, T: int) -> np.ndarray:
     return np.ascontiguousarray(L.reshape(n, p, Q, d).transpose(2, 0, 1, 3).reshape(Q * n, p, d)[:T])
 
 
-def _rebuild(cls, kwargs):
-    return cls(**kwargs)
-
-
 def _validate_blocks(m: int, U, b, C, D, cell, activation, dt):
     """The validation shared by every cell model: U (m, d), b (m,), C (p, m), D (p, d) or None, the names and dt."""
     cell = check_choice(cell, "cell", CELLS)
@@ -347,41 +343,15 @@ def _validate_blocks(m: int, U, b, C, D, cell, activation, dt):
     return U, b, C, D, cell, activation, dt
 
 
-class _FrozenModel:
-    """Immutable-model mechanics shared by :class:`RNN` and the reparameterised models of ``rnnmem.reparam``.
+class _FrozenModel(Frozen):
+    """The fields common to every cell model (U, b, C, D, cell, activation, dt, inputs, outputs) on top of the
+    immutable-model mechanics of :class:`rnnmem._model.Frozen` (``_freeze``, ``replace``, pickling), shared by
+    :class:`RNN` and the reparameterised models of ``rnnmem.reparam``.
 
-    A subclass lists its fields as ``__slots__ = ("_<field>", ...)`` in the order of its constructor's keywords,
-    sets them once with :meth:`_freeze` (arrays become read-only) and gets ``replace``, pickling and the fields
-    common to every cell model (U, b, C, D, cell, activation, dt, inputs, outputs).
+    A subclass lists its fields as ``__slots__ = ("_<field>", ...)`` in the order of its constructor's keywords.
     """
 
     __slots__ = ()
-
-    def _freeze(self, **fields) -> None:
-        for name, val in fields.items():
-            if isinstance(val, np.ndarray):
-                val.flags.writeable = False
-            object.__setattr__(self, "_" + name, val)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"{type(self).__name__} is immutable; use model.replace({name.lstrip('_')}=...) for a "
-                             "modified copy")
-
-    def __reduce__(self):
-        return (_rebuild, (type(self), self._kwargs()))
-
-    def _kwargs(self) -> dict[str, Any]:
-        return {slot[1:]: getattr(self, slot) for slot in self.__slots__}
-
-    def replace(self, **changes):
-        """A new model with the given fields changed, validated again (the fields are the constructor's
-        arguments)."""
-        kw = self._kwargs()
-        unknown = set(changes) - set(kw)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; fields are {sorted(kw)}")
-        kw.update(changes)
-        return type(self)(**kw)
 
     U = property(lambda self: self._U, doc="Input weights (m, d), read-only.")
     b = property(lambda self: self._b, doc="Bias (m,), read-only.")
@@ -643,39 +613,7 @@ class RNN(_FrozenModel):
         """
         check_choice(loss, "loss", LOSSES)
         X, squeeze, s, dz = self._forward(x, True, check_finite)
-        yhat = self._readout(X, s)
-        B, T, p = yhat.shape
-        if loss == "cross_entropy":
-            labels = np.asarray(y_target)
-            want = () if squeeze else (B,)
-            if labels.shape != want or labels.dtype.kind not in "iu":
-                raise ValueError(f"y_target for cross_entropy must be integer labels of shape {want}, got "
-                                 f"{labels.dtype} array of shape {labels.shape}")
-            labels = labels.reshape(B)
-            if labels.min() < 0 or labels.max() >= p:
-                raise ValueError(f"y_target labels must lie in 0..{p - 1} (the model has {p} outputs)")
-            logits = yhat[:, -1, :]
-            z = logits - logits.max(axis=1, keepdims=True)
-            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-            value = float(-logp[np.arange(B), labels].mean())
-            dY = np.zeros_like(yhat)
-            probs = np.exp(logp)
-            probs[np.arange(B), labels] -= 1.0
-            dY[:, -1, :] = probs / B
-        else:
-            want = (T, p) if squeeze else (B, T, p)
-            Y = as_array(y_target, "y_target", shape=want)
-            if squeeze:
-                Y = Y[None]
-            r = yhat - Y
-            if loss == "mse":
-                w = np.ones((1, T, 1))
-            else:
-                power = check_positive(power, "power", strict=False)
-                w = (((np.arange(T) + 1.0) / (T + 1.0)) ** power)[None, :, None]
-            n = r.size
-            value = float((w * r * r).sum() / n)
-            dY = 2.0 * w * r / n
+        value, dY = loss_and_output_grad(self._readout(X, s), y_target, loss, power, squeeze)
         return value, self._backward(X, squeeze, s, dz, dY, check_finite)
 
     # ------------------------------------------------------------------ linear models

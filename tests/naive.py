@@ -106,3 +106,162 @@ def convolve(L, x):
             for j in range(k + 1):
                 y[n, k] += L[j] @ x[n, k - j]
     return y
+
+
+# ----------------------------------------------------------------------------- rounding-error bounds
+# Running (first-order) error analysis of the recurrence above, in the style of Higham, "Accuracy and Stability of
+# Numerical Algorithms" (2nd ed.), §3.1 and §3.5: a sum of n products computed in ANY order (loops, BLAS, FMA)
+# satisfies |fl(Σ a_i b_i) − Σ a_i b_i| <= γ_n Σ|a_i b_i| with γ_n = n·u/(1 − n·u), u = ε/2; an error δ in an
+# argument propagates through σ with the local Lipschitz constant max|σ'| over [z − δ, z + δ]. The bounds are on
+# |computed − exact|, so two implementations of the same map (a kernel and the loops above) differ by at most
+# twice the bound. They scale with the magnitudes actually summed, never with the result, so they stay valid when
+# a result cancels to (nearly) zero.
+U_ROUND = np.finfo(np.float64).eps / 2
+TANH_ULP = 3  # the kernels' tanh is within 3 ulp of tanh (tests/test_rnn.py), numpy's within 1
+
+
+def gamma(n):
+    return n * U_ROUND / (1.0 - n * U_ROUND)
+
+
+def _lipschitz(z, dz, name):
+    """max |σ'(w)| over |w − z| <= dz (elementwise)."""
+    if name == "tanh":
+        return 1.0 - np.tanh(np.maximum(np.abs(z) - dz, 0.0)) ** 2
+    if name == "linear":
+        return np.ones_like(z)
+    if name == "relu":
+        return (z + dz > 0.0).astype(float)
+    return (np.abs(z) - dz < 1.0).astype(float)  # hardtanh
+
+
+def _derivative_error(z, dz, name):
+    """Bound on |σ'(z̃) − σ'(z)| for |z̃ − z| <= dz, plus the rounding of σ' itself."""
+    if name == "tanh":  # |σ''| <= 4/(3√3); σ' = 1 − t² from a t within TANH_ULP ulp: 2|t|·δt + rounding
+        return 4.0 / (3.0 * np.sqrt(3.0)) * dz + (2 * TANH_ULP + 2) * 2 * U_ROUND
+    if name == "linear":
+        return np.zeros_like(z)
+    kinks = [0.0] if name == "relu" else [-1.0, 1.0]
+    near = np.zeros(z.shape, dtype=bool)
+    for c in kinks:  # σ' jumps by 1 at a kink: the two computations may disagree there
+        near |= (np.abs(z - c) <= dz) & (dz > 0)
+    return near.astype(float)
+
+
+def forward_bound(W, U, b, C, D, x, cell, activation, dt):
+    """Bounds on |computed − exact| of the outputs y (B,T,p) and states (B,T,m); also returns the intermediate
+    magnitudes that :func:`vjp_bound` needs."""
+    B, T, d = x.shape
+    m = W.shape[0]
+    aW, aU, ab, aC = np.abs(W), np.abs(U), np.abs(b), np.abs(C)
+    aD = None if D is None else np.abs(D)
+    nz = m + d + 1  # terms of z = W h + U x + b
+    h = np.zeros((B, m))
+    Eh = np.zeros((B, m))
+    H, EH, Z, EZ = (np.zeros((B, T, m)) for _ in range(4))
+    for k in range(T):
+        xk = x[:, k]
+        z = h @ W.T + xk @ U.T + b
+        Ez = Eh @ aW.T + gamma(nz) * (np.abs(h) @ aW.T + np.abs(xk) @ aU.T + ab)
+        sig = act(z, activation)
+        Esig = _lipschitz(z, Ez, activation) * Ez
+        if activation == "tanh":
+            Esig = Esig + TANH_ULP * 2 * U_ROUND * np.abs(sig)
+        if cell == "elman":
+            h, Eh = sig, Esig
+        else:  # h + dt·σ: one product, one sum
+            new = h + dt * sig
+            Eh = Eh + dt * Esig + U_ROUND * (dt * np.abs(sig) + np.abs(new))
+            h = new
+        H[:, k], EH[:, k], Z[:, k], EZ[:, k] = h, Eh, z, Ez
+    Ey = EH @ aC.T + gamma(m + d) * (np.abs(H) @ aC.T + (0.0 if aD is None else np.abs(x) @ aD.T))
+    return dict(y=Ey, h=EH, H=H, Z=Z, Ez=EZ)
+
+
+def vjp_bound(W, U, b, C, D, x, dy, cell, activation, dt):
+    """Bounds on |computed − exact| of every block of the gradient of sum(dy · y) (keys W, U, b, C, D, x) and of
+    the outputs (key y), for any implementation that evaluates the recurrence and its adjoint as sums of
+    products (the kernels of rnnmem._kernels and the loops of :func:`vjp` alike)."""
+    B, T, d = x.shape
+    m = W.shape[0]
+    p = C.shape[0]
+    fb = forward_bound(W, U, b, C, D, x, cell, activation, dt)
+    H, EH, Z, EZ = fb["H"], fb["h"], fb["Z"], fb["Ez"]
+    aW, aU, aC = np.abs(W), np.abs(U), np.abs(C)
+    aD = None if D is None else np.abs(D)
+    a, c = (0.0, 1.0) if cell == "elman" else (1.0, dt)
+    adx = np.abs(x)
+    ady = np.abs(dy)
+    g_next = np.zeros((B, m))
+    Eg_next = np.zeros((B, m))
+    gz_next = np.zeros((B, m))
+    Egz_next = np.zeros((B, m))
+    GZ, EGZ = np.zeros((B, T, m)), np.zeros((B, T, m))
+    for k in range(T - 1, -1, -1):
+        # g_k = Cᵀ dy_k + a g_{k+1} + Wᵀ gz_{k+1}: 1 + p + m terms
+        g = dy[:, k] @ C + a * g_next + gz_next @ W
+        Eg = a * Eg_next + Egz_next @ aW + gamma(1 + p + m) * (
+            ady[:, k] @ aC + a * np.abs(g_next) + np.abs(gz_next) @ aW)
+        z, Ez = Z[:, k], EZ[:, k]
+        sd = c * dact(z, activation)
+        Esd = c * _derivative_error(z, Ez, activation) + U_ROUND * np.abs(sd)
+        gz = sd * g
+        Egz = np.abs(sd) * Eg + Esd * np.abs(g) + U_ROUND * np.abs(gz)
+        GZ[:, k], EGZ[:, k] = gz, Egz
+        g_next, Eg_next, gz_next, Egz_next = g, Eg, gz, Egz
+    n_acc = B * T  # the parameter gradients are sums over every (sequence, step)
+    Hprev = np.concatenate([np.zeros((B, 1, m)), H[:, :-1]], axis=1)
+    EHprev = np.concatenate([np.zeros((B, 1, m)), EH[:, :-1]], axis=1)
+    aGZ = np.abs(GZ)
+
+    def outer_sum(A, Bm):
+        return np.einsum("nti,ntj->ij", A, Bm)
+
+    out = dict(y=fb["y"])
+    out["W"] = outer_sum(EGZ, np.abs(Hprev)) + outer_sum(aGZ, EHprev) + gamma(n_acc) * outer_sum(aGZ, np.abs(Hprev))
+    out["U"] = outer_sum(EGZ, adx) + gamma(n_acc) * outer_sum(aGZ, adx)
+    out["b"] = EGZ.sum(axis=(0, 1)) + gamma(n_acc) * aGZ.sum(axis=(0, 1))
+    out["C"] = outer_sum(ady, EH) + gamma(n_acc) * outer_sum(ady, np.abs(H))
+    out["D"] = None if D is None else gamma(n_acc) * outer_sum(ady, adx)
+    out["x"] = EGZ @ aU + gamma(m + p) * (aGZ @ aU + (0.0 if aD is None else ady @ aD))
+    return out
+
+
+def markov_magnitude(W, U, C, D, n, cell, dt):
+    """scale·|C| Â^j |U| (+|D| at lag 0), Â = |W| (elman) or |I + dt·W| + dt·|W| (euler: also covers the rounding
+    of A = I + dt·W): the magnitude of the terms summed in L_j."""
+    m = W.shape[0]
+    A = np.abs(W) if cell == "elman" else np.abs(np.eye(m) + dt * W) + dt * np.abs(W)
+    scale = 1.0 if cell == "elman" else dt
+    out = []
+    v = np.abs(U)
+    for j in range(n):
+        mag = scale * np.abs(C) @ v
+        if j == 0 and D is not None:
+            mag = mag + np.abs(D)
+        out.append(mag)
+        v = A @ v
+    return np.array(out)
+
+
+def markov_bound(W, U, C, D, n, cell, dt):
+    """Bound on |computed − exact| of L_0..L_{n-1} for any evaluation as a product of j + 2 matrices in any order
+    (the kernel's A·v recursion, numpy.linalg.matrix_power's repeated squaring): γ_{(j+3)(m+2)} times
+    :func:`markov_magnitude` (products of j + 2 matrices of inner size <= m + 1, plus the rounding of A)."""
+    m = W.shape[0]
+    mag = markov_magnitude(W, U, C, D, n, cell, dt)
+    return mag * np.array([gamma((j + 3) * (m + 2)) for j in range(n)])[:, None, None]
+
+
+def assert_within(got, ref, bound, name="", factor=2.0):
+    """|got − ref| <= factor · bound elementwise (factor 2: each of the two computations is within bound of the
+    exact value). On failure, names the worst element, both values, the difference and the bound."""
+    got, ref, bound = (np.asarray(v, dtype=np.float64) for v in (got, ref, bound))
+    bound = np.broadcast_to(bound, np.broadcast_shapes(got.shape, ref.shape, bound.shape))
+    diff = np.abs(got - ref)
+    if not np.all(diff <= factor * bound):
+        i = np.unravel_index(int(np.argmax(diff - factor * bound)), diff.shape)
+        raise AssertionError(
+            f"{name}{list(i)}: {np.broadcast_to(got, diff.shape)[i]:.17g} vs {np.broadcast_to(ref, diff.shape)[i]:.17g}"
+            f": |diff| {diff[i]:.3g} > {factor} x bound {bound[i]:.3g}; "
+            f"{int(np.sum(diff > factor * bound))} of {diff.size} elements out of bound")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import mpmath
+import naive
 import numpy as np
 
 
@@ -140,28 +141,183 @@ def fisher_by_sum(W, u, k_max, noise=1.0, K=4000):
     return np.array(out)
 
 
-def jacobians(rnn, x):
-    """State Jacobians ∂s_k/∂s_{k-1} of one trajectory x (T, d), by central finite differences of one step."""
-    m = rnn.hidden
-    S = rnn.states(x)  # (T, m)
-    out = []
-    for k in range(x.shape[0]):
-        prev = S[k - 1] if k > 0 else np.zeros(m)
-        h = 1e-6 * (1.0 + np.abs(prev).max())  # relative step: rounding error eps·|s|/h stays ~1e-10
-        Jk = np.empty((m, m))
-        for i in range(m):
-            e = np.zeros(m)
-            e[i] = h
-            Jk[:, i] = (_step(rnn, prev + e, x[k]) - _step(rnn, prev - e, x[k])) / (2 * h)
-        out.append(Jk)
-    return out
-
-
 def _step(rnn, s, xk):
     z = rnn.W @ s + rnn.U @ xk + rnn.b
     act = {"tanh": np.tanh, "linear": lambda v: v, "relu": lambda v: np.maximum(v, 0),
            "hardtanh": lambda v: np.clip(v, -1, 1)}[rnn.activation]
     return act(z) if rnn.cell == "elman" else s + rnn.dt * act(z)
+
+
+def _step_error(rnn, s, xk):
+    """Running error bound of one computed step s ↦ a s + c σ(W s + U x + b) (tests/naive.py's model)."""
+    m, d = rnn.hidden, rnn.inputs
+    z = rnn.W @ s + rnn.U @ xk + rnn.b
+    Ez = naive.gamma(m + d + 1) * (np.abs(rnn.W) @ np.abs(s) + np.abs(rnn.U) @ np.abs(xk) + np.abs(rnn.b))
+    sig = _step(rnn, s, xk) if rnn.cell == "elman" else (_step(rnn, s, xk) - s) / rnn.dt
+    err = naive._lipschitz(z, Ez, rnn.activation) * Ez + naive.TANH_ULP * 2 * naive.U_ROUND * np.abs(sig)
+    if rnn.cell == "elman":
+        return err
+    return rnn.dt * err + naive.U_ROUND * (rnn.dt * np.abs(sig) + np.abs(s + rnn.dt * sig))
+
+
+def _act_complex(z, name):
+    """σ on complex arguments for complex-step differentiation: tanh and linear are analytic; relu and hardtanh are
+    extended piecewise, branching on the real part (each piece is linear, so its complex extension is exact)."""
+    if name == "tanh":
+        return np.tanh(z)
+    if name == "linear":
+        return z
+    if name == "relu":
+        return np.where(z.real > 0.0, z, 0.0)
+    return np.where(z.real > 1.0, 1.0, np.where(z.real < -1.0, -1.0, z))  # hardtanh
+
+
+def jacobians(rnn, x, with_errors=False, method="complex"):
+    """State Jacobians ∂s_k/∂s_{k-1} of one trajectory x (T, d), differentiating one step of plain NumPy code.
+
+    method="complex": complex-step differentiation J[:, i] = Im step(s + iηe_i)/η, η = 2^-80. No difference is
+    taken, so there is no cancellation: the error is the rounding of NumPy's complex tanh and of the step (a few
+    ulp, bounded by 16u·(a + c|W_ji|)) plus a truncation η²·|third derivative|/6 ~ 1e-48, neglected; for relu and
+    hardtanh a row whose pre-activation lies within rounding (γ_{m+d+1}·magnitudes) of a kink may take the other
+    piece than exact arithmetic: its error bound is then c|W_j·|.
+    method="central": central differences (tests/gradcheck.py, error bound 2·truncation + round-off of the step
+    / h), the step shrunk near a kink of relu/hardtanh to a quarter of the distance of z to it (in units of
+    max|W|), so that no difference straddles a kink. Used to check the complex-step Jacobians themselves.
+    With ``with_errors``, also returns the per-entry error bounds."""
+    from gradcheck import DEFAULT_STEP, central_differences
+
+    m, d = rnn.hidden, rnn.inputs
+    S = rnn.states(x)  # (T, m)
+    a, c = (0.0, 1.0) if rnn.cell == "elman" else (1.0, rnn.dt)
+    kinks = {"relu": [0.0], "hardtanh": [-1.0, 1.0]}.get(rnn.activation, [])
+    out, errs = [], []
+    for k in range(x.shape[0]):
+        prev = S[k - 1] if k > 0 else np.zeros(m)
+        z = rnn.W @ prev + rnn.U @ x[k] + rnn.b
+        if method == "complex":
+            eta = 2.0**-80
+            Jk = np.empty((m, m))
+            for i in range(m):
+                sc = prev.astype(complex)
+                sc[i] += 1j * eta
+                zc = rnn.W @ sc + rnn.U @ x[k] + rnn.b
+                sig = _act_complex(zc, rnn.activation)
+                Jk[:, i] = (sig if rnn.cell == "elman" else sc + rnn.dt * sig).imag / eta
+            Ez = naive.gamma(m + d + 1) * (np.abs(rnn.W) @ np.abs(prev) + np.abs(rnn.U) @ np.abs(x[k])
+                                           + np.abs(rnn.b))
+            near = np.zeros(m, dtype=bool)
+            for kk in kinks:
+                near |= np.abs(z - kk) <= Ez
+            out.append(Jk)
+            errs.append(16 * naive.U_ROUND * (a * np.eye(m) + c * np.abs(rnn.W)) + c * near[:, None] * np.abs(rnn.W))
+            continue
+        step = DEFAULT_STEP
+        if kinks:
+            dist = min(np.abs(z - kk).min() for kk in kinks)
+            reach = np.abs(rnn.W).max() * max(1.0, np.abs(prev).max())  # |Δz| per unit relative step
+            step = min(step, 0.25 * dist / reach) if reach > 0 else step
+        res = central_differences(lambda s, xk=x[k]: _step(rnn, s, xk), prev, step=step,
+                                  f_error=_step_error(rnn, prev, x[k]))
+        out.append(res.fd)
+        errs.append(2.0 * res.truncation + res.roundoff)
+    return (out, errs) if with_errors else out
+
+
+def library_jacobian_error(rnn, x):
+    """Bound on |J̃_k − J_k| for the Jacobians a I + diag(c σ'(z̃_k)) W that rnnmem.linear forms along its computed
+    trajectory s̃ (the states rnn.states(x) returns: the same kernel), against the exact Jacobians at s̃: the
+    library's z̃_k = W s̃_{k-1} + U x_k + b is within γ_{m+d+1}(|W||s̃| + |U||x| + |b|) of the exact one, which moves
+    σ' by at most max|σ''| times that (or by 1 at a kink within reach); plus the rounding of a + c σ' W."""
+    S = rnn.states(x)
+    m, d = rnn.hidden, rnn.inputs
+    a, c = (0.0, 1.0) if rnn.cell == "elman" else (1.0, rnn.dt)
+    out = []
+    for k in range(x.shape[0]):
+        prev = S[k - 1] if k > 0 else np.zeros(m)
+        z = rnn.W @ prev + rnn.U @ x[k] + rnn.b
+        Ez = naive.gamma(m + d + 1) * (np.abs(rnn.W) @ np.abs(prev) + np.abs(rnn.U) @ np.abs(x[k]) + np.abs(rnn.b))
+        derr = naive._derivative_error(z, 2 * Ez, rnn.activation)  # 2 Ez: the reference's z is off by Ez too
+        J = a * np.eye(m) + c * naive.dact(z, rnn.activation)[:, None] * rnn.W
+        out.append(c * derr[:, None] * np.abs(rnn.W) + naive.gamma(3) * (np.abs(J) + a * np.eye(m)))
+    return out
+
+
+def gain_bound(Js, dJ, j_max):
+    """Bounds on |‖Π J̃‖₂ − ‖Π J‖₂| for the backward products M_j = J_{T-1} ⋯ J_{T-j}, j < j_max, given
+    ‖J̃_t − J_t‖₂ <= dJ[t]: Σ_i ‖left_i‖₂ dJ_i ‖right_i‖₂ (first order; the δ² terms, ~1e-20, are neglected),
+    plus the rounding of each side's product of j matrices (γ_{jm}·‖|J|⋯|J|‖₂) and of its 2-norm (SVD)."""
+    T, m = len(Js), Js[0].shape[0]
+    out = [naive.gamma(4 * m)]
+    for j in range(1, j_max):
+        idx = [T - i for i in range(1, j + 1)]  # M = J_{idx[0]} ⋯ J_{idx[-1]}
+        first = 0.0
+        for pos in range(j):
+            left = np.eye(m)
+            for t in idx[:pos]:
+                left = left @ Js[t]
+            right = np.eye(m)
+            for t in idx[pos + 1:]:
+                right = right @ Js[t]
+            first += np.linalg.norm(left, 2) * dJ[idx[pos]] * np.linalg.norm(right, 2)
+        M = np.eye(m)
+        Mabs = np.eye(m)
+        for t in idx:
+            M = M @ Js[t]
+            Mabs = Mabs @ np.abs(Js[t])
+        out.append(first + 2 * naive.gamma((j + 1) * m) * np.linalg.norm(Mabs, 2)
+                   + 2 * naive.gamma(10 * m) * np.linalg.norm(M, 2))
+    return np.array(out)
+
+
+def benettin_interval(Js, dJ, Q0):
+    """Interval [lo_i, hi_i] for each Lyapunov exponent λ_i of the Benettin iteration over Jacobians J̃_t with
+    ‖J̃_t − J_t‖₂ <= dJ[t] (J_t the given ones) and a start frame within rounding of Q0.
+
+    Error model (rigorous, not first order): the first i columns of the frame evolve on their own
+    (span Q_t[:, :i] = J_t span Q_{t-1}[:, :i]) and Σ_{j<=i} log|R_t[j, j]| = log vol_i(J_t Q_{t-1}[:, :i]). Write
+    the perturbed frame Q' = Q G + Q⊥ K (‖K‖ = sin θ, G's singular values in [cos θ, 1]) and A = J Q = Q_t R. In the
+    basis [Q_t, Q⊥_t] the perturbed A' = J̃ Q' has the blocks R G + E (‖E‖ <= ‖Q_tᵀ J Q⊥‖ sin θ + dJ =: e) and
+    F = Q⊥_tᵀ J Q⊥ K + Q⊥_tᵀ ΔJ Q' (‖F‖ <= ‖Q⊥_tᵀ J Q⊥‖ sin θ + dJ). Weyl: each singular value of R G + E lies in
+    [σ_j(R) cos θ − e, σ_j(R) + e]; vol_i(A') lies between |det(RG + E)| and that times (1 + tan²θ')^{i/2}, where
+    tan θ' <= ‖F‖ / σ_min(RG + E) bounds the next angle; and always vol_i(A') <= Π_{j<=i} (σ_j(J) + dJ).
+    λ_i = Λ_i − Λ_{i-1} with Λ_i = (1/T) Σ_t log vol_i. An exponent whose frame may lose rank (σ_i cos θ <= e at
+    some step, e.g. a relu step that kills all but i − 1 units) is undetermined below: lo = −inf. Returns (lo, hi)
+    for the exponents and (lo, hi) for the partial sums Λ_i = λ_1 + … + λ_i, which stay narrow where a pair of
+    exponents is degenerate (a complex pair of W's eigenvalues: the 1-frame rotates in the pair's plane, while the
+    2-frame converges)."""
+    T = len(Js)
+    m, k = Q0.shape
+    lo_vol = np.zeros(k + 1)
+    hi_vol = np.zeros(k + 1)
+    for i in range(1, k + 1):
+        Qfull = np.linalg.qr(Q0[:, :i], mode="complete")[0]
+        sin = naive.gamma(10 * m * i)  # the library's start frame: a QR of the same matrix
+        lo = hi = 0.0
+        for t in range(T):
+            J = Js[t]
+            Q, Qp = Qfull[:, :i], Qfull[:, i:]
+            A = J @ Q
+            Qn, R = np.linalg.qr(A, mode="complete")
+            Qt, Qtp = Qn[:, :i], Qn[:, i:]
+            sv = np.linalg.svd(R[:i], compute_uv=False)
+            cos = np.sqrt(max(0.0, 1.0 - sin * sin))
+            e = np.linalg.norm(Qt.T @ J @ Qp, 2) * sin + dJ[t] if i < m else dJ[t]
+            f = np.linalg.norm(Qtp.T @ J @ Qp, 2) * sin + dJ[t] if i < m else 0.0
+            smin = sv[-1] * cos - e
+            tan = f / smin if smin > 0 else np.inf
+            sj = np.linalg.svd(J, compute_uv=False)[:i]  # always: vol_i(J̃Q') <= Π_{j<=i} σ_j(J̃)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                lo += np.sum(np.log(np.maximum(sv * cos - e, 0.0)))
+                hi += min(np.sum(np.log(sj + dJ[t])),
+                          np.sum(np.log(sv + e)) + 0.5 * i * np.log1p(tan * tan) if np.isfinite(tan) else np.inf)
+            sin = min(1.0, tan)
+            Qfull = Qn
+        lo_vol[i], hi_vol[i] = lo / T, hi / T
+    with np.errstate(invalid="ignore"):
+        lo_l = lo_vol[1:] - hi_vol[:-1]
+        hi_l = hi_vol[1:] - lo_vol[:-1]
+    lo_l, hi_l = np.where(np.isnan(lo_l), -np.inf, lo_l), np.where(np.isnan(hi_l), np.inf, hi_l)
+    return lo_l, hi_l, lo_vol[1:], hi_vol[1:]
 
 
 def benettin(Js, k, Q0):

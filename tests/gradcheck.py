@@ -13,10 +13,11 @@ evaluations:
   2h of θ: callers keep their points away from kinks (relu, hardtanh) by more than that;
 - round-off of f, best given as ``f_error``: an absolute bound on |computed f − exact f| from a running error
   analysis of f (e.g. ``tests/naive.py``'s ``forward_bound`` for an RNN's outputs), so that it scales with the
-  magnitudes f actually sums, not with f. Without it, δ_f = κ · ε · S with S = ``f_scale`` (the magnitude of the
-  numbers f sums; default the largest |f| seen, which understates S when f cancels) and κ = ``safety``;
+  magnitudes f actually sums, not with f. Without it, δ_f = κ · (ε · S + η) with S = ``f_scale`` (the magnitude
+  of the numbers f sums; default the largest |f| seen, which understates S when f cancels), κ = ``safety`` and
+  η = 2^-1074 the absolute rounding error of gradual underflow (f of order 1e-308 is not rounded relatively);
 - the checked derivative's own round-off, best given as ``g_error`` (its running error bound); without it
-  κ · ε · (|g_i| + max|g|).
+  κ · (ε · (|g_i| + max|g|) + η).
 
 The test is |g_i − d_h,i| <= tol_i with tol_i = 2·truncation_i + δ_f/h_i + g_error_i. Steps are the exactly
 representable differences (θ_i + h) − θ_i, so the step's own rounding adds nothing. The check never uses a fixed
@@ -35,6 +36,8 @@ from dataclasses import dataclass
 import numpy as np
 
 EPS = np.finfo(np.float64).eps
+#: subnormal spacing: with gradual underflow each operation may also err by this much in absolute value
+ETA = 2.0**-1074
 #: default relative step: ε^(1/3) balances h² truncation against ε/h round-off for a central difference
 DEFAULT_STEP = EPS ** (1.0 / 3.0)
 
@@ -92,7 +95,7 @@ def central_differences(f: Callable[[np.ndarray], float | np.ndarray], theta, *,
     else:
         fmax = np.stack(cols_fmax, axis=-1)
         scale = fmax if f_scale is None else np.maximum(fmax, np.asarray(f_scale, dtype=np.float64)[..., None])
-        delta = safety * EPS * scale
+        delta = safety * (EPS * scale + ETA)
     roundoff = delta / steps
     shape = out_shape + theta.shape
     return FDResult(fd.reshape(shape), trunc.reshape(shape), roundoff.reshape(shape), steps.reshape(theta.shape))
@@ -106,7 +109,7 @@ def gradient_tolerance(res: FDResult, grad, *, g_error=None, g_scale: float | No
         gerr = np.asarray(g_error, dtype=np.float64)
     else:
         gs = np.abs(g).max(initial=0.0) if g_scale is None else float(g_scale)
-        gerr = safety * EPS * (np.abs(g) + gs)
+        gerr = safety * (EPS * (np.abs(g) + gs) + ETA)
     return 2.0 * res.truncation + res.roundoff + gerr
 
 

@@ -120,8 +120,18 @@ U_ROUND = np.finfo(np.float64).eps / 2
 TANH_ULP = 3  # the kernels' tanh is within 3 ulp of tanh (tests/test_rnn.py), numpy's within 1
 
 
+#: the spacing of subnormal numbers: with gradual underflow every operation may also err by ETA/2 in absolute value
+#: (Higham, eq. (2.8)), so a computation of n operations carries an extra n·ETA
+ETA = 2.0**-1074
+
+
 def gamma(n):
     return n * U_ROUND / (1.0 - n * U_ROUND)
+
+
+def rounding(n, mag):
+    """Error bound of a sum of n products of magnitude ``mag`` (Σ|a_i b_i|): γ_n·mag + 2n·ETA (underflow)."""
+    return gamma(n) * mag + 2 * n * ETA
 
 
 def _lipschitz(z, dz, name):
@@ -138,7 +148,7 @@ def _lipschitz(z, dz, name):
 def _derivative_error(z, dz, name):
     """Bound on |σ'(z̃) − σ'(z)| for |z̃ − z| <= dz, plus the rounding of σ' itself."""
     if name == "tanh":  # |σ''| <= 4/(3√3); σ' = 1 − t² from a t within TANH_ULP ulp: 2|t|·δt + rounding
-        return 4.0 / (3.0 * np.sqrt(3.0)) * dz + (2 * TANH_ULP + 2) * 2 * U_ROUND
+        return 4.0 / (3.0 * np.sqrt(3.0)) * dz + (2 * TANH_ULP + 2) * 2 * U_ROUND + 4 * ETA
     if name == "linear":
         return np.zeros_like(z)
     kinks = [0.0] if name == "relu" else [-1.0, 1.0]
@@ -162,19 +172,19 @@ def forward_bound(W, U, b, C, D, x, cell, activation, dt):
     for k in range(T):
         xk = x[:, k]
         z = h @ W.T + xk @ U.T + b
-        Ez = Eh @ aW.T + gamma(nz) * (np.abs(h) @ aW.T + np.abs(xk) @ aU.T + ab)
+        Ez = Eh @ aW.T + rounding(nz, np.abs(h) @ aW.T + np.abs(xk) @ aU.T + ab)
         sig = act(z, activation)
         Esig = _lipschitz(z, Ez, activation) * Ez
         if activation == "tanh":
-            Esig = Esig + TANH_ULP * 2 * U_ROUND * np.abs(sig)
+            Esig = Esig + TANH_ULP * 2 * U_ROUND * np.abs(sig) + TANH_ULP * ETA
         if cell == "elman":
             h, Eh = sig, Esig
         else:  # h + dt·σ: one product, one sum
             new = h + dt * sig
-            Eh = Eh + dt * Esig + U_ROUND * (dt * np.abs(sig) + np.abs(new))
+            Eh = Eh + dt * Esig + rounding(1, dt * np.abs(sig) + np.abs(new))
             h = new
         H[:, k], EH[:, k], Z[:, k], EZ[:, k] = h, Eh, z, Ez
-    Ey = EH @ aC.T + gamma(m + d) * (np.abs(H) @ aC.T + (0.0 if aD is None else np.abs(x) @ aD.T))
+    Ey = EH @ aC.T + rounding(m + d, np.abs(H) @ aC.T + (0.0 if aD is None else np.abs(x) @ aD.T))
     return dict(y=Ey, h=EH, H=H, Z=Z, Ez=EZ)
 
 
@@ -200,13 +210,13 @@ def vjp_bound(W, U, b, C, D, x, dy, cell, activation, dt):
     for k in range(T - 1, -1, -1):
         # g_k = Cᵀ dy_k + a g_{k+1} + Wᵀ gz_{k+1}: 1 + p + m terms
         g = dy[:, k] @ C + a * g_next + gz_next @ W
-        Eg = a * Eg_next + Egz_next @ aW + gamma(1 + p + m) * (
-            ady[:, k] @ aC + a * np.abs(g_next) + np.abs(gz_next) @ aW)
+        Eg = a * Eg_next + Egz_next @ aW + rounding(1 + p + m, ady[:, k] @ aC + a * np.abs(g_next)
+                                                    + np.abs(gz_next) @ aW)
         z, Ez = Z[:, k], EZ[:, k]
         sd = c * dact(z, activation)
-        Esd = c * _derivative_error(z, Ez, activation) + U_ROUND * np.abs(sd)
+        Esd = c * _derivative_error(z, Ez, activation) + rounding(1, np.abs(sd))
         gz = sd * g
-        Egz = np.abs(sd) * Eg + Esd * np.abs(g) + U_ROUND * np.abs(gz)
+        Egz = np.abs(sd) * Eg + Esd * np.abs(g) + rounding(1, np.abs(gz))
         GZ[:, k], EGZ[:, k] = gz, Egz
         g_next, Eg_next, gz_next, Egz_next = g, Eg, gz, Egz
     n_acc = B * T  # the parameter gradients are sums over every (sequence, step)
@@ -218,12 +228,12 @@ def vjp_bound(W, U, b, C, D, x, dy, cell, activation, dt):
         return np.einsum("nti,ntj->ij", A, Bm)
 
     out = dict(y=fb["y"])
-    out["W"] = outer_sum(EGZ, np.abs(Hprev)) + outer_sum(aGZ, EHprev) + gamma(n_acc) * outer_sum(aGZ, np.abs(Hprev))
-    out["U"] = outer_sum(EGZ, adx) + gamma(n_acc) * outer_sum(aGZ, adx)
-    out["b"] = EGZ.sum(axis=(0, 1)) + gamma(n_acc) * aGZ.sum(axis=(0, 1))
-    out["C"] = outer_sum(ady, EH) + gamma(n_acc) * outer_sum(ady, np.abs(H))
-    out["D"] = None if D is None else gamma(n_acc) * outer_sum(ady, adx)
-    out["x"] = EGZ @ aU + gamma(m + p) * (aGZ @ aU + (0.0 if aD is None else ady @ aD))
+    out["W"] = outer_sum(EGZ, np.abs(Hprev)) + outer_sum(aGZ, EHprev) + rounding(n_acc, outer_sum(aGZ, np.abs(Hprev)))
+    out["U"] = outer_sum(EGZ, adx) + rounding(n_acc, outer_sum(aGZ, adx))
+    out["b"] = EGZ.sum(axis=(0, 1)) + rounding(n_acc, aGZ.sum(axis=(0, 1)))
+    out["C"] = outer_sum(ady, EH) + rounding(n_acc, outer_sum(ady, np.abs(H)))
+    out["D"] = None if D is None else rounding(n_acc, outer_sum(ady, adx))
+    out["x"] = EGZ @ aU + rounding(m + p, aGZ @ aU + (0.0 if aD is None else ady @ aD))
     return out
 
 
@@ -250,7 +260,7 @@ def markov_bound(W, U, C, D, n, cell, dt):
     :func:`markov_magnitude` (products of j + 2 matrices of inner size <= m + 1, plus the rounding of A)."""
     m = W.shape[0]
     mag = markov_magnitude(W, U, C, D, n, cell, dt)
-    return mag * np.array([gamma((j + 3) * (m + 2)) for j in range(n)])[:, None, None]
+    return np.array([rounding((j + 3) * (m + 2), mag[j]) for j in range(n)])
 
 
 def assert_within(got, ref, bound, name="", factor=2.0):

@@ -152,12 +152,12 @@ def _step_error(rnn, s, xk):
     """Running error bound of one computed step s ↦ a s + c σ(W s + U x + b) (tests/naive.py's model)."""
     m, d = rnn.hidden, rnn.inputs
     z = rnn.W @ s + rnn.U @ xk + rnn.b
-    Ez = naive.gamma(m + d + 1) * (np.abs(rnn.W) @ np.abs(s) + np.abs(rnn.U) @ np.abs(xk) + np.abs(rnn.b))
+    Ez = naive.rounding(m + d + 1, np.abs(rnn.W) @ np.abs(s) + np.abs(rnn.U) @ np.abs(xk) + np.abs(rnn.b))
     sig = _step(rnn, s, xk) if rnn.cell == "elman" else (_step(rnn, s, xk) - s) / rnn.dt
-    err = naive._lipschitz(z, Ez, rnn.activation) * Ez + naive.TANH_ULP * 2 * naive.U_ROUND * np.abs(sig)
+    err = naive._lipschitz(z, Ez, rnn.activation) * Ez + naive.rounding(naive.TANH_ULP, np.abs(sig))
     if rnn.cell == "elman":
         return err
-    return rnn.dt * err + naive.U_ROUND * (rnn.dt * np.abs(sig) + np.abs(s + rnn.dt * sig))
+    return rnn.dt * err + naive.rounding(2, rnn.dt * np.abs(sig) + np.abs(s + rnn.dt * sig))
 
 
 def _act_complex(z, name):
@@ -203,13 +203,13 @@ def jacobians(rnn, x, with_errors=False, method="complex"):
                 zc = rnn.W @ sc + rnn.U @ x[k] + rnn.b
                 sig = _act_complex(zc, rnn.activation)
                 Jk[:, i] = (sig if rnn.cell == "elman" else sc + rnn.dt * sig).imag / eta
-            Ez = naive.gamma(m + d + 1) * (np.abs(rnn.W) @ np.abs(prev) + np.abs(rnn.U) @ np.abs(x[k])
-                                           + np.abs(rnn.b))
+            Ez = naive.rounding(m + d + 1, np.abs(rnn.W) @ np.abs(prev) + np.abs(rnn.U) @ np.abs(x[k])
+                                + np.abs(rnn.b))
             near = np.zeros(m, dtype=bool)
             for kk in kinks:
                 near |= np.abs(z - kk) <= Ez
             out.append(Jk)
-            errs.append(16 * naive.U_ROUND * (a * np.eye(m) + c * np.abs(rnn.W)) + c * near[:, None] * np.abs(rnn.W))
+            errs.append(naive.rounding(16, a * np.eye(m) + c * np.abs(rnn.W)) + c * near[:, None] * np.abs(rnn.W))
             continue
         step = DEFAULT_STEP
         if kinks:
@@ -235,10 +235,10 @@ def library_jacobian_error(rnn, x):
     for k in range(x.shape[0]):
         prev = S[k - 1] if k > 0 else np.zeros(m)
         z = rnn.W @ prev + rnn.U @ x[k] + rnn.b
-        Ez = naive.gamma(m + d + 1) * (np.abs(rnn.W) @ np.abs(prev) + np.abs(rnn.U) @ np.abs(x[k]) + np.abs(rnn.b))
+        Ez = naive.rounding(m + d + 1, np.abs(rnn.W) @ np.abs(prev) + np.abs(rnn.U) @ np.abs(x[k]) + np.abs(rnn.b))
         derr = naive._derivative_error(z, 2 * Ez, rnn.activation)  # 2 Ez: the reference's z is off by Ez too
         J = a * np.eye(m) + c * naive.dact(z, rnn.activation)[:, None] * rnn.W
-        out.append(c * derr[:, None] * np.abs(rnn.W) + naive.gamma(3) * (np.abs(J) + a * np.eye(m)))
+        out.append(c * derr[:, None] * np.abs(rnn.W) + naive.rounding(3, np.abs(J) + a * np.eye(m)))
     return out
 
 

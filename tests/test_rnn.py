@@ -195,7 +195,7 @@ def _sum_dy_y(dy):
     def error(mdl, xx):
         # f = Σ dy·y: the outputs' bound weighted by |dy|, plus the final sum of B·T·p products
         y = mdl(xx)
-        return float((np.abs(dy) * output_error(mdl, xx)).sum() + naive.gamma(dy.size) * np.abs(dy * y).sum())
+        return float((np.abs(dy) * output_error(mdl, xx)).sum() + naive.rounding(dy.size, np.abs(dy * y).sum()))
 
     return value, error
 
@@ -252,13 +252,13 @@ def _loss_error(loss, power, y_target):
             z = logits - logits.max(axis=1, keepdims=True)
             lse = np.log(np.exp(z).sum(axis=1))
             mags = np.abs(logits).sum(axis=1) + np.abs(logits).max(axis=1) + lse
-            return float(2.0 / B * Ey[:, -1].sum() + naive.gamma(p + B + 8) * mags.sum() / B)
+            return float(2.0 / B * Ey[:, -1].sum() + naive.rounding(p + B + 8, mags.sum() / B))
         r = yhat - y_target
         w = np.ones((1, T, 1)) if loss == "mse" else (((np.arange(T) + 1.0) / (T + 1.0)) ** power)[None, :, None]
         n = r.size  # Σ w r²/n, r = ŷ − y: the residual's rounding u(|ŷ| + |y|), then a sum of n terms
         dldy = 2.0 * w * np.abs(r) / n
-        return float((dldy * (Ey + naive.U_ROUND * (np.abs(yhat) + np.abs(y_target)))).sum()
-                     + naive.gamma(n + 8) * (w * r * r).sum() / n)
+        return float((dldy * (Ey + naive.rounding(1, np.abs(yhat) + np.abs(y_target)))).sum()
+                     + naive.rounding(n + 8, (w * r * r).sum() / n))
 
     return error
 
@@ -333,9 +333,10 @@ def check_convolution(model, x, L, y_x, y_0):
     Lb = naive.markov_bound(*args)
     naive.assert_within(L, naive.markov(*args), Lb, "L")
     ref = naive.convolve(L, x)
-    conv_err = naive.convolve(Lb, np.abs(x)) + naive.gamma(T * model.inputs + 1) * naive.convolve(np.abs(L), np.abs(x))
+    conv_err = (naive.convolve(Lb, np.abs(x))
+                + naive.rounding(T * model.inputs + 1, naive.convolve(np.abs(L), np.abs(x))))
     bound = (output_error(model, x) + output_error(model, np.zeros_like(x)) + conv_err
-             + naive.U_ROUND * np.abs(y_x - y_0))
+             + naive.rounding(1, np.abs(y_x - y_0)))
     naive.assert_within(y_x - y_0, ref, bound, "y(x) - y(0)", factor=1.0)
 
 

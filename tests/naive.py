@@ -86,11 +86,17 @@ def vjp(W, U, b, C, D, x, dy, cell, activation, dt):
 
 
 def markov(W, U, C, D, n, cell, dt):
-    """L_j by explicit matrix powers."""
+    """L_j by explicit matrix powers, accumulated from the right (P_j = P_{j-1} A, L_j = scale·C P_j U: another
+    association than the library's kernel, which forms A^j U from the left)."""
     m = W.shape[0]
     A = W if cell == "elman" else np.eye(m) + dt * W
     scale = 1.0 if cell == "elman" else dt
-    L = np.array([scale * C @ np.linalg.matrix_power(A, j) @ U for j in range(n)])
+    P = np.eye(m)
+    L = []
+    for _ in range(n):
+        L.append(scale * C @ P @ U)
+        P = P @ A
+    L = np.array(L)
     if D is not None:
         L[0] += D
     return L
@@ -245,22 +251,70 @@ def markov_magnitude(W, U, C, D, n, cell, dt):
     scale = 1.0 if cell == "elman" else dt
     out = []
     v = np.abs(U)
-    for j in range(n):
-        mag = scale * np.abs(C) @ v
-        if j == 0 and D is not None:
-            mag = mag + np.abs(D)
-        out.append(mag)
-        v = A @ v
+    with np.errstate(over="ignore", invalid="ignore"):  # |A|^j may overflow where A^j decays: inf is a valid bound
+        for j in range(n):
+            mag = scale * np.abs(C) @ v
+            if j == 0 and D is not None:
+                mag = mag + np.abs(D)
+            out.append(mag)
+            v = A @ v
     return np.array(out)
 
 
+_POWER_NORMS: dict = {}
+
+
+def power_norms(A, n):
+    """‖A^k‖₂ for k = 0..n-1 (by repeated products; a magnitude, so its own rounding is immaterial). Cached."""
+    key = (A.tobytes(), A.shape, n)
+    if key not in _POWER_NORMS:
+        if len(_POWER_NORMS) > 64:
+            _POWER_NORMS.clear()
+        stack = np.empty((n,) + A.shape)
+        P = np.eye(A.shape[0])
+        for k in range(n):
+            stack[k] = P
+            P = P @ A
+        _POWER_NORMS[key] = np.linalg.svd(stack, compute_uv=False)[:, 0]
+    return _POWER_NORMS[key]
+
+
+def power_error_norms(A, n):
+    """Normwise first-order bound on ‖fl(A^j) − A^j‖_F (and, times ‖X‖_F, on ‖fl(A^j X) − A^j X‖_F) when A^j is
+    formed by j − 1 products from either side: the i-th product errs by γ_m ‖A‖_F ‖A^{i-1}‖_F, which the remaining
+    j − i factors carry with ‖A^{j-i}‖₂, so the bound is γ_m ‖A‖_F √m Σ_i ‖A^{j-i}‖₂ ‖A^{i-1}‖₂ (a convolution of
+    :func:`power_norms`). Unlike the elementwise |A|^j, this decays with the powers of a stable non-normal A."""
+    m = A.shape[0]
+    G = power_norms(A, n)
+    conv = np.concatenate([[0.0], np.convolve(G, G)[:n - 1]])  # conv[j] = Σ_{i=1}^{j} G[j-i] G[i-1]
+    return gamma(m) * np.linalg.norm(A) * np.sqrt(m) * conv
+
+
 def markov_bound(W, U, C, D, n, cell, dt):
-    """Bound on |computed − exact| of L_0..L_{n-1} for any evaluation as a product of j + 2 matrices in any order
-    (the kernel's A·v recursion, numpy.linalg.matrix_power's repeated squaring): γ_{(j+3)(m+2)} times
-    :func:`markov_magnitude` (products of j + 2 matrices of inner size <= m + 1, plus the rounding of A)."""
+    """Bound on |computed − exact| of L_0..L_{n-1} (elementwise), valid for the library's kernel (A^j U from the
+    left) and for :func:`markov` (from the right): the smaller of two valid bounds,
+
+    - elementwise, for any association: γ_{(j+3)(m+2)} times :func:`markov_magnitude` (products of j + 2 matrices
+      of inner size <= m + 1, plus the rounding of A = I + dt·W); tight for short horizons, but |A|^j can grow
+      (even overflow) while A^j decays;
+    - normwise (each entry <= the Frobenius norm): scale·‖C‖_F ‖U‖_F times :func:`power_error_norms` plus the last
+      two products, γ_{2m}·scale‖C‖_F √m ‖A^j‖₂ ‖U‖_F, plus |D|'s rounding at lag 0, plus the rounding of A."""
     m = W.shape[0]
     mag = markov_magnitude(W, U, C, D, n, cell, dt)
-    return np.array([rounding((j + 3) * (m + 2), mag[j]) for j in range(n)])
+    with np.errstate(over="ignore", invalid="ignore"):
+        elem = np.array([rounding((j + 3) * (m + 2), mag[j]) for j in range(n)])
+    A = W if cell == "elman" else np.eye(m) + dt * W
+    scale = 1.0 if cell == "elman" else dt
+    G = power_norms(A, n)
+    dA = 0.0 if cell == "elman" else rounding(2, np.linalg.norm(np.eye(m)) + dt * np.linalg.norm(W))
+    conv = np.concatenate([[0.0], np.convolve(G, G)[:n - 1]])  # Σ_i ‖A^{j-i}‖ ‖A^{i-1}‖: also carries ΔA
+    pw = power_error_norms(A, n) + dA * conv
+    nC, nU = np.linalg.norm(C), np.linalg.norm(U)
+    norm = scale * nC * nU * pw + rounding(2 * m, scale * nC * np.sqrt(m) * G * nU) + 2 * ETA * m
+    norm = np.broadcast_to(norm[:, None, None], elem.shape).copy()
+    if D is not None:
+        norm[0] += rounding(1, np.abs(D) + scale * np.abs(C) @ np.abs(U))
+    return np.fmin(np.nan_to_num(elem, nan=np.inf), norm)
 
 
 def assert_within(got, ref, bound, name="", factor=2.0):

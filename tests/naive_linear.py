@@ -360,3 +360,46 @@ def lyap_residual_bound(A, M, X):
     solver = naive.rounding(4 * m * m, (1 + nA * nA) * np.linalg.norm(X) + np.linalg.norm(M))
     evaluation = naive.rounding(2 * m + 3, np.linalg.norm(aA @ np.abs(X) @ aA.T + np.abs(M) + np.abs(X)))
     return solver + evaluation
+
+
+def krylov_error(W, u, n):
+    """‖v_k‖₂ and bounds on ‖fl(v_k) − v_k‖₂ for v_k = W^k u formed by repeated products (either side)."""
+    G = naive.power_norms(W, n)
+    nu = np.linalg.norm(u)
+    return G * nu, naive.power_error_norms(W, n) * nu + 2 * naive.ETA * W.shape[0]
+
+
+def quadratic_form_error(W, u, n, Minv_norm, dMinv, Mabs_inv=None):
+    """Bound on |fl(v_kᵀ M⁻¹ v_k) − v_kᵀ M⁻¹ v_k| when M⁻¹ is known within ‖Δ(M⁻¹)‖ <= dMinv and v_k = W^k u is
+    formed by repeated products: ‖v‖² dMinv + 2‖v‖‖Δv‖‖M⁻¹‖ + γ_{2m}‖v‖²‖M⁻¹‖ (the final products)."""
+    nv, dv = krylov_error(W, u, n)
+    m = W.shape[0]
+    return nv**2 * dMinv + 2 * nv * dv * Minv_norm + naive.rounding(2 * m + 2, nv**2 * m * Minv_norm)
+
+
+def inverse_error(M, dM):
+    """Bound on ‖fl(M̃⁻¹) − M⁻¹‖₂ for a symmetric positive definite M known within ‖M̃ − M‖₂ <= dM and inverted
+    (or Cholesky-solved) by a backward-stable method: ‖M⁻¹‖² dM (first order) + γ_{3m}·cond(M)·‖M⁻¹‖."""
+    m = M.shape[0]
+    ev = np.linalg.eigvalsh((M + M.T) / 2)
+    if ev[0] <= dM:
+        return np.inf
+    inv_norm = 1.0 / (ev[0] - dM)
+    return inv_norm**2 * dM + naive.rounding(3 * m * m, ev[-1] * inv_norm) * inv_norm
+
+
+def leverage_error(W, u, rows):
+    """Bound on |computed − exact| of the leverage scores MC_k = ‖U_r[k, :]‖² of the Krylov matrix
+    K = [u, Wu, …]ᵀ (``rows`` rows, the library's truncation): the SVD is backward stable (‖ΔK‖ <= γ_{10·rows·m}‖K‖),
+    the rows carry their own product errors, and the projector onto range(K) moves by at most
+    2‖ΔK‖/σ_min(K) (Wedin), which bounds the change of each diagonal entry."""
+    m = W.shape[0]
+    nv, dv = krylov_error(W, u, rows)
+    K = np.empty((rows, m))
+    v = u.copy()
+    for k in range(rows):
+        K[k] = v
+        v = W @ v
+    s = np.linalg.svd(K, compute_uv=False)
+    dK = np.sqrt(np.sum(dv**2)) + naive.rounding(10 * rows * m, s[0])
+    return 2 * dK / s[-1] if s[-1] > 2 * dK else np.inf

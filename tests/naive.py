@@ -164,9 +164,10 @@ def _derivative_error(z, dz, name):
     return near.astype(float)
 
 
-def forward_bound(W, U, b, C, D, x, cell, activation, dt):
+def forward_bound(W, U, b, C, D, x, cell, activation, dt, dW=None):
     """Bounds on |computed − exact| of the outputs y (B,T,p) and states (B,T,m); also returns the intermediate
-    magnitudes that :func:`vjp_bound` needs."""
+    magnitudes that :func:`vjp_bound` needs. ``dW``: an elementwise bound on the error of W itself (a W formed
+    from other parameters, e.g. rnnmem.reparam's −Pᵀ diag(f(w)) P), carried like the state's error."""
     B, T, d = x.shape
     m = W.shape[0]
     aW, aU, ab, aC = np.abs(W), np.abs(U), np.abs(b), np.abs(C)
@@ -179,6 +180,8 @@ def forward_bound(W, U, b, C, D, x, cell, activation, dt):
         xk = x[:, k]
         z = h @ W.T + xk @ U.T + b
         Ez = Eh @ aW.T + rounding(nz, np.abs(h) @ aW.T + np.abs(xk) @ aU.T + ab)
+        if dW is not None:
+            Ez = Ez + np.abs(h) @ dW.T
         sig = act(z, activation)
         Esig = _lipschitz(z, Ez, activation) * Ez
         if activation == "tanh":
@@ -194,14 +197,17 @@ def forward_bound(W, U, b, C, D, x, cell, activation, dt):
     return dict(y=Ey, h=EH, H=H, Z=Z, Ez=EZ)
 
 
-def vjp_bound(W, U, b, C, D, x, dy, cell, activation, dt):
+def vjp_bound(W, U, b, C, D, x, dy, cell, activation, dt, dW=None, ddy=None):
     """Bounds on |computed − exact| of every block of the gradient of sum(dy · y) (keys W, U, b, C, D, x) and of
     the outputs (key y), for any implementation that evaluates the recurrence and its adjoint as sums of
-    products (the kernels of rnnmem._kernels and the loops of :func:`vjp` alike)."""
+    products (the kernels of rnnmem._kernels and the loops of :func:`vjp` alike). ``dW`` as in
+    :func:`forward_bound`; ``ddy``: an elementwise bound on the error of dy itself (e.g. a loss derivative computed
+    from the outputs)."""
     B, T, d = x.shape
     m = W.shape[0]
     p = C.shape[0]
-    fb = forward_bound(W, U, b, C, D, x, cell, activation, dt)
+    fb = forward_bound(W, U, b, C, D, x, cell, activation, dt, dW)
+    dyerr = np.zeros_like(dy) if ddy is None else np.broadcast_to(ddy, dy.shape)
     H, EH, Z, EZ = fb["H"], fb["h"], fb["Z"], fb["Ez"]
     aW, aU, aC = np.abs(W), np.abs(U), np.abs(C)
     aD = None if D is None else np.abs(D)
@@ -217,7 +223,9 @@ def vjp_bound(W, U, b, C, D, x, dy, cell, activation, dt):
         # g_k = Cᵀ dy_k + a g_{k+1} + Wᵀ gz_{k+1}: 1 + p + m terms
         g = dy[:, k] @ C + a * g_next + gz_next @ W
         Eg = a * Eg_next + Egz_next @ aW + rounding(1 + p + m, ady[:, k] @ aC + a * np.abs(g_next)
-                                                    + np.abs(gz_next) @ aW)
+                                                    + np.abs(gz_next) @ aW) + dyerr[:, k] @ aC
+        if dW is not None:
+            Eg = Eg + np.abs(gz_next) @ dW
         z, Ez = Z[:, k], EZ[:, k]
         sd = c * dact(z, activation)
         Esd = c * _derivative_error(z, Ez, activation) + rounding(1, np.abs(sd))
@@ -237,10 +245,33 @@ def vjp_bound(W, U, b, C, D, x, dy, cell, activation, dt):
     out["W"] = outer_sum(EGZ, np.abs(Hprev)) + outer_sum(aGZ, EHprev) + rounding(n_acc, outer_sum(aGZ, np.abs(Hprev)))
     out["U"] = outer_sum(EGZ, adx) + rounding(n_acc, outer_sum(aGZ, adx))
     out["b"] = EGZ.sum(axis=(0, 1)) + rounding(n_acc, aGZ.sum(axis=(0, 1)))
-    out["C"] = outer_sum(ady, EH) + rounding(n_acc, outer_sum(ady, np.abs(H)))
-    out["D"] = None if D is None else rounding(n_acc, outer_sum(ady, adx))
-    out["x"] = EGZ @ aU + rounding(m + p, aGZ @ aU + (0.0 if aD is None else ady @ aD))
+    out["C"] = outer_sum(ady, EH) + outer_sum(dyerr, np.abs(H)) + rounding(n_acc, outer_sum(ady, np.abs(H)))
+    out["D"] = None if D is None else outer_sum(dyerr, adx) + rounding(n_acc, outer_sum(ady, adx))
+    out["x"] = EGZ @ aU + (0.0 if aD is None else dyerr @ aD) + rounding(
+        m + p, aGZ @ aU + (0.0 if aD is None else ady @ aD))
     return out
+
+
+def loss_error(yhat, Ey, y_target, loss, power=2.0):
+    """Round-off bound of a loss computed from outputs ``yhat`` that are within ``Ey`` of exact (rnnmem.RNN
+    .loss_and_grad's formulas): the outputs' bound weighted by |∂loss/∂y|, plus the rounding of the formula itself
+    (γ_n times the magnitudes it sums). Also returns a bound on the error of ∂loss/∂y (what BPTT starts from)."""
+    B, T, p = yhat.shape
+    if loss == "cross_entropy":  # mean_b (log Σ_o e^{z_o} − z_label), z = logits − max: |∂/∂logits| <= 2/B
+        logits = yhat[:, -1]
+        z = logits - logits.max(axis=1, keepdims=True)
+        lse = np.log(np.exp(z).sum(axis=1))
+        mags = np.abs(logits).sum(axis=1) + np.abs(logits).max(axis=1) + lse
+        err = 2.0 / B * Ey[:, -1].sum() + rounding(p + B + 8, mags.sum() / B)
+        dd = np.zeros_like(yhat)  # softmax is 1/4-Lipschitz per logit: |Δ(p − onehot)/B| <= (Σ Ey/2 + rounding)/B
+        dd[:, -1] = (Ey[:, -1].sum(axis=1, keepdims=True) / 2 + rounding(2 * p + 8, 1.0)) / B
+        return float(err), dd
+    r = yhat - y_target
+    w = np.ones((1, T, 1)) if loss == "mse" else (((np.arange(T) + 1.0) / (T + 1.0)) ** power)[None, :, None]
+    n = r.size  # Σ w r²/n, r = ŷ − y: the residual's rounding u(|ŷ| + |y|), then a sum of n terms
+    dr = Ey + rounding(1, np.abs(yhat) + np.abs(y_target))
+    err = (2.0 * w * np.abs(r) / n * dr).sum() + rounding(n + 8, (w * r * r).sum() / n)
+    return float(err), 2.0 * w * dr / n + rounding(4, 2.0 * w * np.abs(r) / n)
 
 
 def markov_magnitude(W, U, C, D, n, cell, dt):

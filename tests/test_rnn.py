@@ -240,25 +240,10 @@ def test_seed_85_tiny_input_gradient_on_an_order_one_value():
 
 
 def _loss_error(loss, power, y_target):
-    """Round-off bound of the computed loss: the outputs' bound weighted by |∂loss/∂y|, plus the rounding of the
-    loss formula itself (γ_n times the magnitudes it sums)."""
+    """Round-off bound of the computed loss (naive.loss_error on the outputs' running bound)."""
 
     def error(mdl, xx):
-        yhat = mdl(xx)
-        Ey = output_error(mdl, xx)
-        B, T, p = yhat.shape
-        if loss == "cross_entropy":  # mean_b (log Σ_o e^{z_o} − z_label), z = logits − max: |∂/∂logits| <= 2/B
-            logits = yhat[:, -1]
-            z = logits - logits.max(axis=1, keepdims=True)
-            lse = np.log(np.exp(z).sum(axis=1))
-            mags = np.abs(logits).sum(axis=1) + np.abs(logits).max(axis=1) + lse
-            return float(2.0 / B * Ey[:, -1].sum() + naive.rounding(p + B + 8, mags.sum() / B))
-        r = yhat - y_target
-        w = np.ones((1, T, 1)) if loss == "mse" else (((np.arange(T) + 1.0) / (T + 1.0)) ** power)[None, :, None]
-        n = r.size  # Σ w r²/n, r = ŷ − y: the residual's rounding u(|ŷ| + |y|), then a sum of n terms
-        dldy = 2.0 * w * np.abs(r) / n
-        return float((dldy * (Ey + naive.rounding(1, np.abs(yhat) + np.abs(y_target)))).sum()
-                     + naive.rounding(n + 8, (w * r * r).sum() / n))
+        return naive.loss_error(mdl(xx), output_error(mdl, xx), y_target, loss, power)[0]
 
     return error
 

@@ -13,36 +13,60 @@ def markov_vector(W, U, C, J):
     return np.array([C @ np.linalg.matrix_power(W, j) @ U for j in range(J)])
 
 
-def fd_gram(W, U, C, J, parameterization="ntk", lr=(1.0, 1.0, 1.0), h=1e-6):
-    """G = Σ_b η_b J_b J_bᵀ from central finite differences of the Markov parameters w.r.t. the trained parameters.
+def fd_gram(W, U, C, J, parameterization="ntk", lr=(1.0, 1.0, 1.0), with_error=False):
+    """G = Σ_b η_b J_b J_bᵀ from central finite differences (tests/gradcheck.py) of the Markov parameters w.r.t. the
+    trained parameters; ntk: θ = (A = √n W, B = U, Γ = √n C); standard: θ = (W, U, C) and G is divided by n.
+    Uses rnnmem.RNN.markov for the forward map (the library's own kernel, independent of ntk.empirical), whose
+    round-off is tests/naive.py's markov_bound. With ``with_error``, also a bound on |G − exact G|: the Jacobians'
+    per-entry bounds E_b (2·truncation + round-off / h) propagate as Σ_b η_b (|J_b| E_bᵀ + E_b |J_b|ᵀ + E_b E_bᵀ),
+    plus the rounding of the products."""
+    from gradcheck import central_differences
 
-    ntk: θ = (A = √n W, B = U, Γ = √n C); standard: θ = (W, U, C) and G is divided by n.
-    Uses rnnmem.RNN.markov for the forward map (the library's own kernel, independent of ntk.empirical).
-    """
     import rnnmem as rm
 
     n = W.shape[0]
     sW = np.sqrt(n) if parameterization == "ntk" else 1.0
     sC = np.sqrt(n) if parameterization == "ntk" else 1.0
-
-    def L_of(A, B, Gm):
-        r = rm.RNN(A / sW, B[:, None], np.zeros(n), (Gm / sC)[None, :], activation="linear")
-        return r.markov(J)[:, 0, 0]
-
-    A0, B0, G0 = W * sW, U.copy(), C * sC
-    blocks = []
+    f_error = naive.markov_bound(W, U[:, None], C[None, :], None, J, "elman", 1.0)[:, 0, 0]
+    theta0 = (W * sW, U.copy(), C * sC)
+    G = np.zeros((J, J))
+    err = np.zeros((J, J))
     for which in range(3):
-        base = (A0, B0, G0)[which]
-        Jac = np.empty((J, base.size))
-        for idx in range(base.size):
-            plus = [A0.copy(), B0.copy(), G0.copy()]
-            minus = [A0.copy(), B0.copy(), G0.copy()]
-            plus[which].flat[idx] += h
-            minus[which].flat[idx] -= h
-            Jac[:, idx] = (L_of(*plus) - L_of(*minus)) / (2 * h)
-        blocks.append(Jac)
-    G = lr[0] * blocks[0] @ blocks[0].T + lr[1] * blocks[1] @ blocks[1].T + lr[2] * blocks[2] @ blocks[2].T
-    return G / n if parameterization == "standard" else G
+        def L_of(v, which=which):
+            th = list(theta0)
+            th[which] = v
+            r = rm.RNN(th[0] / sW, th[1][:, None], np.zeros(n), (th[2] / sC)[None, :], activation="linear")
+            return r.markov(J)[:, 0, 0]
+
+        res = central_differences(L_of, theta0[which], f_error=2 * f_error)  # 2: also the rounding of θ / s
+        Jb = res.fd.reshape(J, -1)
+        Eb = (2.0 * res.truncation + res.roundoff).reshape(J, -1)
+        aJ = np.abs(Jb)
+        G += lr[which] * Jb @ Jb.T
+        err += lr[which] * (aJ @ Eb.T + Eb @ aJ.T + Eb @ Eb.T + naive.rounding(Jb.shape[1] + 3, aJ @ aJ.T))
+    G, err = (G / n, err / n) if parameterization == "standard" else (G, err)
+    return (G, err) if with_error else G
+
+
+def gram_magnitude(W, U, C, J, parameterization="ntk", lr=(1.0, 1.0, 1.0)):
+    """ntk.empirical's formulas evaluated on |W|, |U|, |C| (u_b = |W|^b|U|, c_a = (|W|ᵀ)^a|C|, G^W_ij =
+    Σ_{a<i, a'<j} ⟨c_a, c_a'⟩⟨u_{i-1-a}, u_{j-1-a'}⟩): the magnitude of every term the library sums, so that its
+    result is within γ_N times this (N = the longest chain of products and sums, see the test)."""
+    n = W.shape[0]
+    aW = np.abs(W)
+    Ku, Kc = np.empty((J, n)), np.empty((J, n))
+    u, c = np.abs(U), np.abs(C)
+    for k in range(J):
+        Ku[k], Kc[k] = u, c
+        u, c = aW @ u, aW.T @ c
+    Gu, Gc = Ku @ Ku.T, Kc @ Kc.T
+    Gw = np.zeros((J, J))
+    for i in range(J):
+        for j in range(J):
+            Gw[i, j] = sum(Gc[a, b] * Gu[i - 1 - a, j - 1 - b] for a in range(i) for b in range(j))
+    eW, eU, eC = lr
+    sW, sU, sC = (eW / n, eU, eC / n) if parameterization == "ntk" else (eW / n, eU / n, eC / n)
+    return sW * Gw + sU * Gc + sC * Gu
 
 
 def interpolant_formula(X, y, rho2, L0):

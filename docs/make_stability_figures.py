@@ -23,7 +23,8 @@ from rnnmem.plot import plot_perturbation  # noqa: E402
 
 OUT = Path(__file__).resolve().parent / "figures" / "stability.png"
 #: the theory checks documented in docs/theory.md by this helper
-CHECKS = ["fig1-exp", "fig1-pol", "thm39-mechanism", "thm39-bound", "remark33", "lemma-a8", "lemma-a9", "lemma-a10"]
+CHECKS = ["fig1-exp", "fig1-pol", "thm39-mechanism", "thm39-bound", "remark33", "lemma-a6", "lemma-a7", "lemma-a8",
+          "lemma-a9", "lemma-a10", "appc-rescaling"]
 
 
 def theory_figures() -> None:

@@ -10,7 +10,9 @@ RNN.
 the linear least-squares solution for given rates, an outer Gauss–Newton/trust-region optimiser with Kaufman's
 Jacobian works on the log-rates), on a long, geometrically spaced horizon, then prunes modes of ~0 weight and
 merges coincident rates (they would otherwise sit at arbitrary slow rates, and a perturbation of W makes them
-unstable — docs/math.md §7). :func:`fixed_basis_fit` is the plain least-squares fit over given rates.
+unstable — docs/math.md §7). :func:`fixed_basis_fit` is the plain (optionally truncated-SVD) least-squares fit over
+given rates — the fixed-width fit: exactly m modes, none pruned — and :func:`uniform_rates` the basis whose discrete
+eigenvalues e^{−λ_kΔt} = k/(m+1) fill the unit interval uniformly.
 :meth:`ExponentialFit.to_rnn` / :func:`linear_rnn` return the :class:`rnnmem.RNN`.
 
 Discretisation convention of the returned RNN (documented in :meth:`ExponentialFit.to_rnn`): the default
@@ -31,7 +33,7 @@ from scipy.optimize import least_squares
 from rnnmem._validate import as_array, check_choice, check_int, check_positive
 from rnnmem.rnn import RNN
 
-__all__ = ["ExponentialFit", "exponential_fit", "fixed_basis_fit", "linear_rnn", "fit_grid"]
+__all__ = ["ExponentialFit", "exponential_fit", "fixed_basis_fit", "uniform_rates", "linear_rnn", "fit_grid"]
 
 
 @dataclass(frozen=True)
@@ -144,30 +146,71 @@ def _solve(Phi, y):
     return c
 
 
-def fixed_basis_fit(rho, rates, *, t=None, weights=None) -> ExponentialFit:
-    """Plain linear least squares over a fixed exponential basis: c = argmin Σ_k w_k (ρ(t_k) − Σ_i c_i e^{−λ_i t_k})².
+def uniform_rates(m: int, *, dt: float = 1.0) -> np.ndarray:
+    """The fixed width-m basis with uniformly spaced discrete eigenvalues: λ_k = −ln(k/(m+1)) / Δt, k = 1..m.
+
+    On the grid t = jΔt the modes are e^{−λ_k jΔt} = (k/(m+1))^j, i.e. a diagonal recurrence whose eigenvalues
+    k/(m+1) fill (0, 1) uniformly; the slowest rate −ln(m/(m+1))/Δt ≈ 1/((m+1)Δt) falls with m. Returned in
+    increasing order (fastest mode last is ``k = 1``).
+
+    Examples
+    --------
+    >>> from rnnmem import approx
+    >>> (approx.uniform_rates(2) - [0.405465, 1.098612]).round(6).tolist()
+    [0.0, 0.0]
+    """
+    m = check_int(m, "m", minimum=1)
+    dt = check_positive(dt, "dt")
+    return np.sort(-np.log(np.arange(1, m + 1) / (m + 1.0)) / dt)
+
+
+def fixed_basis_fit(rho, rates, *, t=None, weights=None, rcond: float | None = None) -> ExponentialFit:
+    """Linear least squares over a fixed exponential basis: c = argmin Σ_k w_k (ρ(t_k) − Σ_i c_i e^{−λ_i t_k})².
+
+    The fixed-width fit of [P1] Fig. 1 ("least squares over exponential bases"): the m rates are given, only the
+    weights are fitted, and no mode is pruned, so the model has exactly m distinct modes.
 
     Parameters
     ----------
     rho : callable t -> ρ(t), or an object with ``.rho(t)`` (e.g. an ``rnnmem.targets`` functional)
     rates : array (m,)
-        Fixed rates λ_i > 0.
+        Fixed rates λ_i > 0, pairwise distinct (e.g. :func:`uniform_rates`).
     t : array, optional
         Fit grid (default :func:`fit_grid`).
     weights : array, optional
         Point weights w_k ≥ 0 (default 1).
+    rcond : float, optional
+        Truncated-SVD regularisation: singular values of the (weighted) basis matrix below ``rcond`` × the largest
+        are treated as zero (``numpy.linalg.lstsq``'s rule), which bounds the weights of an ill-conditioned basis
+        (exponential bases are: the condition number grows geometrically with m). Default: machine precision
+        × max(grid size, m), i.e. the plain least-squares solution.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from rnnmem import approx
+    >>> fit = approx.fixed_basis_fit(lambda t: 0.9 ** t, approx.uniform_rates(2), t=np.arange(1.0, 101.0))
+    >>> fit.rates.size, round(float(fit.info["rank"]), 1)
+    (2, 2.0)
     """
     lam = as_array(rates, "rates", ndim=1)
     if np.any(lam <= 0):
-        raise ValueError("rates must be > 0")
+        raise ValueError(f"rates must be > 0, got minimum {lam.min()}")
+    if np.unique(lam).size != lam.size:
+        raise ValueError("rates must be pairwise distinct (a repeated rate makes the basis rank deficient)")
+    if rcond is not None:
+        rcond = check_positive(rcond, "rcond")
     t = fit_grid() if t is None else as_array(t, "t", ndim=1)
     y = _rho_values(rho, t)
     w = np.ones_like(t) if weights is None else as_array(weights, "weights", shape=(t.size,))
+    if np.any(w < 0):
+        raise ValueError("weights must be >= 0")
     sw = np.sqrt(w)
-    c = _solve(_basis(t, lam) * sw[:, None], y * sw)
+    c, _, rank, _ = np.linalg.lstsq(_basis(t, lam) * sw[:, None], y * sw, rcond=rcond)
     order = np.argsort(lam)
     res = float(np.sqrt(np.mean(w * (y - _basis(t, lam) @ c) ** 2)))
-    return ExponentialFit(lam[order], c[order], t, res, lam.size, {"method": "fixed"})
+    return ExponentialFit(lam[order], c[order], t, res, lam.size,
+                          {"method": "fixed", "rank": int(rank), "rcond": rcond})
 
 
 def _pencil_rates(rho_fn, t: np.ndarray, m: int) -> np.ndarray | None:

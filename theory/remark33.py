@@ -1,4 +1,11 @@
-"""[P1] Remark 3.3: RNNs with Lipschitz activations and a stable (Hurwitz) linearisation have decaying memory."""
+"""[P1] Remark 3.3: RNNs with Lipschitz σ and a Hurwitz linearisation have decaying memory — refuted as worded.
+
+The 2-D tanh RNN W = [[1, 1], [−4, −3]] (the Fig. 11 matrix, eigenvalue −1 twice) is Hurwitz, yet large Heaviside
+inputs drive the velocity v = dh/dt to non-zero attractors: its Def. 3.1 memory does not decay. Corrected statements
+reproduced here: (a) W + Wᵀ ≺ 0 is sufficient for every input (V(z) = Σ_i ∫_0^{z_i} σ is a Lyapunov function of
+dz/dt = Wσ(z): dV/dt = σ(z)ᵀWσ(z) < 0 for σ(z) ≠ 0); (b) a Hurwitz W gives decay for small inputs (`lemma-a6`);
+(c) for saturating σ the sup over all amplitudes in Def. 3.1 decays no faster than ~1/t.
+"""
 
 from __future__ import annotations
 
@@ -6,10 +13,13 @@ import numpy as np
 
 import rnnmem as rm
 from rnnmem.stability import spectral_abscissa
-from theory._registry import Context, Result, check
+from theory._registry import Context, Control, Result, check
 
-#: amplitudes |x| <= SMALL are the "moderate" inputs (no long saturation transient)
-SMALL = 10.0
+FIG11_W = np.array([[1.0, 1.0], [-4.0, -3.0]])
+#: amplitudes |x| of the Heaviside inputs of the decay tests (Def. 3.1's sup restricted to |x| ≤ 10; the
+#: unrestricted sup decays only like 1/t, part (c))
+AMPLITUDES = np.logspace(-3.0, 1.0, 9)
+DT = 0.1
 
 
 def _envelope(v: np.ndarray) -> np.ndarray:
@@ -17,86 +27,118 @@ def _envelope(v: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(v[::-1])[::-1]
 
 
-def _first_below(t: np.ndarray, env: np.ndarray, frac: float) -> float:
-    idx = np.flatnonzero(env <= frac * env[0])
-    return float(t[idx[0]]) if idx.size else float("inf")
+def decay_ratio(rnn: rm.RNN, T: int) -> tuple[float, np.ndarray, np.ndarray]:
+    """Env(t_end)/Env(0) of the continuous-time Def. 3.1 memory over the candidate inputs (RK4 v-dynamics)."""
+    mf = rm.exact_memory(rnn, T, continuous=True, amplitudes=AMPLITUDES, substeps=4)
+    env = _envelope(mf.values)
+    return float(env[-1] / env[0]), mf.t, mf.values
 
 
-def _one(args):
-    """Memory of one random stable RNN: (activation, m, seed, T, dt) -> summary dict (picklable for ctx.map)."""
-    act, m, seed, T, dt = args
-    gen = np.random.default_rng(seed)
-    for _ in range(100):  # draw until the linearisation at 0 is Hurwitz
-        rnn = rm.RNN.random(m, cell="euler", activation=act, dt=dt, sigma=0.6, shift=1.0, bias=0.3, rng=gen)
-        if spectral_abscissa(rnn.W) < 0:
-            break
-    mf = rm.memory_function(rnn, T)
-    amps = np.abs(mf.candidates[:, 0])
-    small = mf.per_input[amps <= SMALL].max(axis=0)
-    env_all, env_small = _envelope(mf.values), _envelope(small)
-    return {"activation": act, "m": m, "alpha": spectral_abscissa(rnn.W),
-            "sym_max": float(np.linalg.eigvalsh(rnn.W + rnn.W.T).max()),
-            "ratio_all": float(env_all[-1] / env_all[0]), "ratio_small": float(env_small[-1] / env_small[0]),
-            "t1_all": _first_below(mf.t, env_all, 1e-2), "t1_small": _first_below(mf.t, env_small, 1e-2),
-            "t": mf.t, "values": mf.values}
+def dissipative_w(m: int, gen: np.random.Generator) -> np.ndarray:
+    """A random W with W + Wᵀ ≺ 0 (λ_max((W + Wᵀ)/2) ≤ −0.2) and a large skew part (non-normal)."""
+    A = gen.standard_normal((m, m))
+    S = (A - A.T) / 2 * 2.0
+    G = gen.standard_normal((m, m)) / np.sqrt(m)
+    sym = (G + G.T) / 2
+    sym -= (np.linalg.eigvalsh(sym).max() + gen.uniform(0.2, 0.6)) * np.eye(m)
+    return S + sym
 
 
-@check("remark33", order=25, title="Remark 3.3: stable tanh/hardtanh RNNs have decaying memory",
-       statement="[P1] Remark 3.3: an RNN dh/dt = σ(Wh + Ux + b) with Lipschitz σ and Hurwitz W has decaying "
-                 "memory, M(t) → 0 (Def. 3.1), which is why Thm. 3.9 only needs decaying targets.")
+def _model(W: np.ndarray, act: str, gen: np.random.Generator, bias: float = 0.3) -> rm.RNN:
+    m = W.shape[0]
+    return rm.RNN(W, gen.standard_normal((m, 1)), bias * gen.standard_normal(m), gen.standard_normal((1, m)) /
+                  np.sqrt(m), cell="euler", activation=act, dt=DT)
+
+
+@check("remark33", order=25, title="Remark 3.3: a Hurwitz linearisation does not give decaying memory (finding)",
+       statement="[P1] Remark 3.3: an RNN dh/dt = σ(Wh + Ux + b) with Lipschitz σ and Hurwitz W has decaying memory, "
+                 "M(t) → 0 (Def. 3.1). Refuted by the tanh RNN W = [[1, 1], [−4, −3]] (Hurwitz): large inputs drive "
+                 "dh/dt to non-zero attractors. Corrected: W + Wᵀ ≺ 0 gives decaying memory for every input "
+                 "(tanh, hardtanh); a Hurwitz W gives it for small inputs (lemma-a6); the sup over unbounded "
+                 "amplitudes decays no faster than ~1/t for saturating σ.", expect="FINDING")
 def remark33(ctx: Context) -> Result:
-    widths = ctx.pick([4], [4, 16, 32])
-    seeds = ctx.pick(1, 3)
-    T, dt = 4000, 0.1
-    items = [(act, m, int(ctx.rng(33, i, j, k).integers(2**31)), T, dt)
-             for i, act in enumerate(("tanh", "hardtanh")) for j, m in enumerate(widths) for k in range(seeds)]
-    res = ctx.map(_one, items)
-    ok = [r["ratio_all"] <= 1e-2 and r["ratio_small"] <= 1e-6 for r in res]
-    passed = bool(all(ok))
+    T = ctx.pick(1500, 4000)
+    # the counterexample (hypotheses: tanh Lipschitz, W Hurwitz)
+    cx = rm.RNN(FIG11_W, np.eye(2), np.zeros(2), np.eye(2), cell="euler", activation="tanh", dt=DT)
+    alpha_c = spectral_abscissa(FIG11_W)
+    ratio_c, t, M_c = decay_ratio(cx, T)
+    counter = bool(alpha_c < 0 and ratio_c >= 0.1)
+    # (a) W + Wᵀ ≺ 0: decay for every input, both activations, several seeds
+    seeds = ctx.pick([0], [0, 1, 2])
+    m = ctx.pick(4, 6)
+    rows = []
+    for s in seeds:
+        gen = ctx.rng(33, s)
+        for act in ("tanh", "hardtanh"):
+            W = dissipative_w(m, gen)
+            r, _, M = decay_ratio(_model(W, act, gen), T)
+            rows.append({"seed": s, "activation": act, "alpha": spectral_abscissa(W),
+                         "sym_max": float(np.linalg.eigvalsh(W + W.T).max()), "ratio": r, "M": M})
+    per_seed = {s: all(r["ratio"] <= 1e-2 for r in rows if r["seed"] == s) for s in seeds}
+    # (c) the 1/t tail of the unrestricted sup: dh/dt = tanh(−h + x), |x| ≤ 1e3
+    one = rm.RNN([[-1.0]], [[1.0]], [0.0], [[1.0]], cell="euler", activation="tanh", dt=DT)
+    mf1 = rm.exact_memory(one, T, continuous=True, amplitudes=np.logspace(-3, 3, 13), substeps=4)
+    probe = [5.0, 20.0, 100.0, T * DT * 0.75]
+    tM = {tt: float(tt * mf1.values[int(round(tt / DT))]) for tt in probe}
+    slow = min(tM.values()) >= 0.3  # t·M(t) does not fall: decay no faster than 1/t
+    passed = bool(all(per_seed.values()) and slow and counter)
+    # controls: the same decay test where its premise fails
+    gen = ctx.rng(34)
+    Wd = dissipative_w(m, gen)
+    Wu = Wd - (spectral_abscissa(Wd) - 0.3) * np.eye(m)  # α(W) = +0.3
+    ru, _, _ = decay_ratio(_model(Wu, "tanh", gen), T)
+    c_unstable = Control("unstable-W", "premise removed: W shifted so that α(W) = +0.3 (same decay test)",
+                         passed=bool(ru <= 1e-2), summary=f"α(W) = {spectral_abscissa(Wu):.3g}: Env(t_end)/Env(0) = "
+                                                         f"{ru:.3g}")
+    c_fig11 = Control("hurwitz-not-dissipative", "W + Wᵀ ≺ 0 removed: the Hurwitz W = [[1, 1], [−4, −3]] "
+                      "(W + Wᵀ has eigenvalue 4.5), same decay test", passed=bool(ratio_c <= 1e-2),
+                      summary=f"Env(t_end)/Env(0) = {ratio_c:.3g}")
 
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6, 4))
-    for r in res:
-        col = "C0" if r["activation"] == "tanh" else "C1"
-        ax.semilogy(r["t"], np.where(r["values"] > 0, r["values"], np.nan), color=col, lw=0.8, alpha=0.7)
-    ax.plot([], [], color="C0", label="tanh")
-    ax.plot([], [], color="C1", label="hardtanh")
-    ax.set_xlabel("t")
-    ax.set_ylabel("memory M(t) (Def. 3.1 estimator)")
-    ax.set_xscale("log")
-    ax.set_title(f"{len(res)} random euler RNNs with Hurwitz W (Δt = {dt})", fontsize=9)
-    ax.legend(fontsize=8)
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    for r in rows:
+        axes[0].loglog(t[1:], np.maximum(r["M"][1:], 1e-300), color="C0" if r["activation"] == "tanh" else "C1",
+                       lw=0.8, alpha=0.7)
+    axes[0].loglog(t[1:], M_c[1:], "k", lw=1.5, label="W = [[1,1],[−4,−3]] (Hurwitz): no decay")
+    axes[0].plot([], [], color="C0", label="tanh, W + Wᵀ ≺ 0")
+    axes[0].plot([], [], color="C1", label="hardtanh, W + Wᵀ ≺ 0")
+    axes[0].set_ylim(1e-12, 10)
+    axes[0].set_xlabel("t")
+    axes[0].set_ylabel("M(t), |x| ≤ 10")
+    axes[0].set_title("Remark 3.3: counterexample and the dissipative sufficient condition", fontsize=9)
+    axes[0].legend(fontsize=7)
+    axes[1].loglog(mf1.t[1:], mf1.t[1:] * mf1.values[1:])
+    axes[1].set_xlabel("t")
+    axes[1].set_ylabel("t · M(t)")
+    axes[1].set_title("dh/dt = tanh(−h + x), |x| ≤ 1e3: M(t) ~ 1/t", fontsize=9)
     fig.tight_layout()
-    fname = "remark33.png"
-    ctx.save_figure(fig, fname)
-    rows = "\n".join(f"| {r['activation']} | {r['m']} | {r['alpha']:.3g} | {r['sym_max']:.3g} | "
-                     f"{r['ratio_small']:.1e} | "
-                     f"{r['t1_small']:.3g} | {r['ratio_all']:.1e} | {r['t1_all']:.3g} |" for r in res)
-    worst = max(r["ratio_all"] for r in res)
+    fname = ctx.save_figure(fig, "remark33.png")
+    table = "\n".join(f"| {r['seed']} | {r['activation']} | {r['alpha']:.3g} | {r['sym_max']:.3g} | "
+                      f"{r['ratio']:.1e} |" for r in rows)
     details = (
-        f"Random `euler` RNNs (Δt = {dt}), `RNN.random(m, sigma=0.6, shift=1, bias=0.3)`, redrawn until "
-        f"α(W) < 0; widths {widths}, {seeds} seed(s) each, tanh and hardtanh; memory by the Def. 3.1 Heaviside "
-        f"estimator (`rm.memory_function`, 11 amplitudes 1e−3…1e2, both signs) on t < {T * dt:g}. "
-        "Env(t) = max_{s ≥ t} M(s) is the non-increasing upper envelope.\n\n"
-        f"**PASS criterion:** for every model Env(t_end) ≤ 1e−2 · Env(0) over all amplitudes, and "
-        f"≤ 1e−6 · Env(0) over the moderate amplitudes |x| ≤ {SMALL:g}.\n\n"
-        "**Finding.** Decay holds, but for saturating σ it is not uniform in the input amplitude: under a "
-        "Heaviside input of size |x| the state needs a time ∝ |x| to reach its new equilibrium while "
-        "|dh/dt| ≈ 1 (σ saturated), so |dy/dt|/|x| ≈ |C|/|x| persists until then — the sup over all amplitudes "
-        "decays no faster than ~c/t (a plateau for the largest amplitude 1e2 in the figure), while for "
-        f"|x| ≤ {SMALL:g} the memory decays exponentially. t_1% below = first t with Env ≤ 1e−2 Env(0).\n\n"
-        "**Finding: Hurwitz W is not sufficient.** The 2-D tanh RNN W = [[1, 1], [−4, −3]] (eigenvalue −1 twice) "
-        "keeps a non-decaying memory for large Heaviside inputs (check `fig11-attractors`); a sufficient "
-        "condition is W + Wᵀ ≺ 0 (V = |σ(z)|² is then a Lyapunov function of the v-dynamics, see "
-        "docs/memory.md). The column λ_max(W + Wᵀ) shows which of the random models below satisfy it; they are "
-        "typical draws, and all of them decay.\n\n"
-        "| σ | m | α(W) | λ_max(W + Wᵀ) | Env(t_end)/Env(0), abs(x) ≤ 10 | t_1%, abs(x) ≤ 10 | "
-        "Env(t_end)/Env(0), all | t_1%, all |\n"
-        "|---|---|---|---|---|---|---|---|\n" + rows
+        f"Memories: the Def. 3.1 Heaviside memory of the continuous-time RNN on t < {T * DT:g} (`rm.exact_memory("
+        f"continuous=True)`, RK4 on the v-dynamics, grid Δt = {DT}), sup over |x| ∈ {{1e−3 … 10}} (9 amplitudes) "
+        "and all sign vectors — a restricted sup, because the unrestricted one decays only like 1/t (part (c)); "
+        "Env(t) = max_{s ≥ t} M(s).\n\n"
+        f"**Counterexample** (hypotheses hold: tanh is Lipschitz, α(W) = {alpha_c:.3g}): W = [[1, 1], [−4, −3]], "
+        f"U = C = I, b = 0: Env(t_end)/Env(0) = {ratio_c:.3g} — large inputs send v = dh/dt to a non-zero "
+        "attractor (`fig11-attractors`), so M(t) ↛ 0 and Remark 3.3 as worded is false.\n\n"
+        "**FINDING criterion** (the corrected statement): (a) for random W with W + Wᵀ ≺ 0 (m = "
+        f"{m}, seeds {seeds}, tanh and hardtanh, U, C Gaussian, b ~ N(0, 0.3²)): Env(t_end)/Env(0) ≤ 1e−2 for "
+        "|x| ≤ 10 — V(z) = Σ∫σ(z_i) decreases along dz/dt = Wσ(z) at rate σᵀWσ ≤ λ_max((W+Wᵀ)/2)|σ|²; "
+        "(c) the unrestricted sup decays no faster than 1/t for saturating σ: for dh/dt = tanh(−h + x) with "
+        "|x| ≤ 1e3, t·M(t) ≥ 0.3 at t = " + ", ".join(f"{tt:g}" for tt in probe) + " (measured "
+        + ", ".join(f"{v:.2f}" for v in tM.values()) + "). (b), decay of small inputs for every Hurwitz W, is "
+        "`lemma-a6`.\n\n"
+        "**Controls:** `unstable-W` — W shifted so α(W) > 0: the decay test must fail; "
+        "`hurwitz-not-dissipative` — the decay test on the Hurwitz but not dissipative counterexample must fail.\n\n"
+        "| seed | σ | α(W) | λ_max(W + Wᵀ) | Env(t_end)/Env(0) |\n|---|---|---|---|---|\n" + table
     )
-    return Result(passed=passed, summary=f"{sum(ok)}/{len(ok)} random stable tanh/hardtanh RNNs have decaying "
-                                         f"memory; worst Env(t_end)/Env(0) = {worst:.1e}",
-                  details=details, figures=[fname],
-                  data={k: [r[k] for r in res] for k in ("activation", "m", "alpha", "ratio_all", "ratio_small",
-                                                          "t1_all", "t1_small")})
+    return Result(passed=passed, refuted=counter, seeds=per_seed,
+                  summary=f"finding: Hurwitz W = [[1,1],[−4,−3]] keeps M(t_end)/M(0) = {ratio_c:.2f}; "
+                          f"W + Wᵀ ≺ 0 ⇒ decay ({len(rows)} models, worst {max(r['ratio'] for r in rows):.1e}); "
+                          f"unrestricted sup ~1/t (t·M ≈ {min(tM.values()):.2f}…{max(tM.values()):.2f})",
+                  details=details, figures=[fname], controls=[c_unstable, c_fig11],
+                  data={"counter_ratio": ratio_c, "rows": [{k: v for k, v in r.items() if k != "M"} for r in rows],
+                        "tM": tM, "control_unstable": ru})

@@ -1,0 +1,84 @@
+"""Mutation tests of the trained-student theory checks (fig2-*, fig4-exp-reparam, fig7-relu, fig8-softplus,
+table1-ordering): each check's unmutated ``--quick`` verdict is its expected state with every control FAILing, and a
+plausible bug in the library function it relies on changes that state.
+
+Mutations: the polynomial target replaced by an exponential one; the stable reparameterisation removed (exp or
+softplus → the direct map); ``rm.fit`` cut to one epoch; a sign error in a gradient (BPTT's ∂L/∂W, or the chain
+rule of ∂L/∂w). Every run is at ``--quick`` size (one seed) and clears
+``ctx.memo`` (``tests/theory_mutation.py``).
+"""
+
+from __future__ import annotations
+
+import pytest
+from theory_mutation import expected, verdict
+
+import rnnmem as rm
+import rnnmem.reparam as reparam
+import rnnmem.rnn as rnn_module
+
+CHECKS = ("fig2-tanh-pol", "fig2-hardtanh-pol", "fig4-exp-reparam", "fig7-relu", "fig8-softplus", "table1-ordering")
+
+
+@pytest.mark.parametrize("name", CHECKS)
+def test_unmutated_quick_verdict_is_expected_and_every_control_fails(name):
+    rec = verdict(name)
+    assert rec["status"] == expected(name), rec["summary"]
+    assert rec["controls"], "a check must declare negative controls"
+    assert all(c["status"] == "FAIL" for c in rec["controls"]), rec["controls"]
+
+
+@pytest.fixture
+def exp_target(monkeypatch):
+    """The polynomial target replaced by an exponential one (the target's memory changed)."""
+    monkeypatch.setattr(rm.targets, "polynomial", lambda *a, **k: rm.targets.exponential(1.0))
+
+
+@pytest.fixture
+def one_epoch(monkeypatch):
+    """``rm.fit`` cut to one epoch, whatever it is asked for."""
+    fit = rm.fit
+    monkeypatch.setattr(rm, "fit", lambda *a, **k: fit(*a, **{**k, "epochs": 1}))
+
+
+@pytest.fixture
+def no_reparam(monkeypatch):
+    """The stable maps removed: every f of W = −diag(f(w)) becomes the direct map f(w) = w."""
+    monkeypatch.setattr(reparam, "transform", lambda f: reparam.Transform("direct"))
+
+
+@pytest.mark.parametrize("name", ["fig2-tanh-pol", "fig2-hardtanh-pol", "fig7-relu"])
+def test_exponential_target_breaks_the_curse_signature(name, exp_target):
+    assert verdict(name)["status"] == "FAIL"
+
+
+@pytest.mark.parametrize("name", ["fig4-exp-reparam", "fig8-softplus"])
+def test_removing_the_reparameterisation_fails(name, no_reparam):
+    assert verdict(name)["status"] == "FAIL"
+
+
+@pytest.mark.parametrize("name", ["fig2-tanh-pol", "fig4-exp-reparam", "fig8-softplus", "table1-ordering"])
+def test_training_cut_to_one_epoch_fails(name, one_epoch):
+    assert verdict(name)["status"] == "FAIL"
+
+
+def test_sign_error_in_the_bptt_gradient_changes_fig2(monkeypatch):
+    backward = rnn_module.RNN._backward
+
+    def wrong(self, *args):
+        g = backward(self, *args)
+        return rnn_module.Gradients(W=-g.W, U=g.U, b=g.b, C=g.C, D=g.D, x=g.x)
+
+    monkeypatch.setattr(rnn_module.RNN, "_backward", wrong)
+    assert verdict("fig2-tanh-pol")["status"] != expected("fig2-tanh-pol")
+
+
+def test_sign_error_in_the_reparameterisation_chain_rule_changes_fig8(monkeypatch):
+    chain = reparam.ReparamRNN._chain
+
+    def wrong(self, g):
+        r = chain(self, g)
+        return reparam.ReparamGradients(w=-r.w, P=r.P, U=r.U, b=r.b, C=r.C, D=r.D, x=r.x)
+
+    monkeypatch.setattr(reparam.ReparamRNN, "_chain", wrong)
+    assert verdict("fig8-softplus")["status"] != expected("fig8-softplus")

@@ -338,11 +338,12 @@ def test_linear_rnn_is_convolution_with_markov(data):
 
 def test_seed_265940714_tiny_parameters_keep_their_bound():
     """Regression (seed sweep, `pytest tests/test_rnn.py::test_linear_rnn_is_convolution_with_markov
-    --hypothesis-seed=265940714`): U and C of order 1e-105 make L_0 ~ 1e-209; the normwise Markov bound squared
-    them inside ‖·‖_F and underflowed to 0 (a bound of 3e-323 against a rounding difference of 1e-225). Norms are
-    now scaled (naive.fro)."""
-    model = rm.RNN([[0.5, 0.1], [-0.2, 0.3]], [[1e-104], [3e-105]], [0.0, 0.2], [[2e-105, -1e-105]],
+    --hypothesis-seed=265940714`): an input weight U of order 1e-200 makes L_0 ~ 1e-209; the normwise Markov bound
+    squared it inside ‖U‖_F, which underflowed to 0 (a bound of 3e-323 against a rounding difference of 1e-225).
+    Norms are now scaled (naive.fro)."""
+    model = rm.RNN([[0.5, 0.1], [-0.2, 0.3]], [[1e-200], [3e-201]], [0.0, 0.2], [[2e-9, -1e-9]],
                    activation="linear")
+    assert np.linalg.norm(model.U) == 0.0  # the unscaled norm underflows
     x = np.random.default_rng(0).normal(size=(1, 6, 1))
     check_convolution(model, x, model.markov(6), model(x), model(np.zeros_like(x)))
     assert naive.markov_bound(model.W, model.U, model.C, None, 6, "elman", 1.0)[0, 0, 0] > 1e-230

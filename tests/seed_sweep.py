@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import tempfile
@@ -31,6 +32,14 @@ from pathlib import Path
 import numpy as np
 
 ROOT = Path(__file__).resolve().parents[1]
+_CHILDREN: list[subprocess.Popen] = []
+
+
+def _stop_children(*_):
+    for proc in _CHILDREN:
+        if proc.poll() is None:
+            proc.kill()
+    raise SystemExit(130)
 
 
 def run_seed(seed: int, marker: str, extra: list[str], workdir: Path, timeout: float) -> dict:
@@ -40,13 +49,15 @@ def run_seed(seed: int, marker: str, extra: list[str], workdir: Path, timeout: f
     env = dict(os.environ)
     env.pop("CI", None)  # the "ci" profile is derandomized; an explicit seed selects "sweep" anyway
     t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    _CHILDREN.append(proc)
     try:
-        proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout)
-        out, rc = proc.stdout + proc.stderr, proc.returncode
-    except subprocess.TimeoutExpired as exc:
-        out, rc = (exc.stdout or "") + f"\nTIMEOUT after {timeout} s", -1
-        if isinstance(out, bytes):
-            out = out.decode(errors="replace")
+        out, _ = proc.communicate(timeout=timeout)
+        rc = proc.returncode
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        out, _ = proc.communicate()
+        out, rc = (out or "") + f"\nTIMEOUT after {timeout} s", -1
     wall = time.perf_counter() - t0
     tests, failed = 0, []
     if xml.exists():
@@ -92,6 +103,8 @@ def main(argv=None) -> int:
     print(f"seed sweep: {len(seeds)} seeds, marker {marker!r}, {args.jobs} job(s); seeds: "
           + " ".join(map(str, seeds)), flush=True)
 
+    signal.signal(signal.SIGTERM, _stop_children)  # a stopped sweep stops its pytest processes too
+    signal.signal(signal.SIGINT, _stop_children)
     t0 = time.perf_counter()
     results = []
     with tempfile.TemporaryDirectory() as tmp, ThreadPoolExecutor(max(1, args.jobs)) as pool:

@@ -360,6 +360,8 @@ def assert_within(got, ref, bound, name="", factor=2.0):
     """|got − ref| <= factor · bound elementwise (factor 2: each of the two computations is within bound of the
     exact value). On failure, names the worst element, both values, the difference and the bound."""
     got, ref, bound = (np.asarray(v, dtype=np.float64) for v in (got, ref, bound))
+    if np.isnan(bound).any():
+        raise AssertionError(f"{name}: the error bound itself is NaN (an undefined product such as 0·inf)")
     bound = np.broadcast_to(bound, np.broadcast_shapes(got.shape, ref.shape, bound.shape))
     diff = np.abs(got - ref)
     if not np.all(diff <= factor * bound):

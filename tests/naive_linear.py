@@ -398,6 +398,8 @@ def quadratic_form_error(W, u, n, Minv_norm, dMinv, Mabs_inv=None):
     formed by repeated products: ‖v‖² dMinv + 2‖v‖‖Δv‖‖M⁻¹‖ + γ_{2m}‖v‖²‖M⁻¹‖ (the final products)."""
     nv, dv = krylov_error(W, u, n)
     m = W.shape[0]
+    if not (np.isfinite(Minv_norm) and np.isfinite(dMinv)):  # M numerically singular: no bound
+        return np.full(n, np.inf)
     return nv**2 * dMinv + 2 * nv * dv * Minv_norm + naive.rounding(2 * m + 2, nv**2 * m * Minv_norm)
 
 

@@ -189,7 +189,8 @@ def check_memory_capacity(W, u, mc, mc_sum, k_sum):
     ref = nl.quadratic_form_error(W, u, n, 1.0 / max(ev[0] - dP, 0.0) if ev[0] > dP else np.inf,
                                   nl.inverse_error(P, dP))
     naive.assert_within(mc, nl.mc_lyapunov_naive(W, u, n), lib + ref, "MC_k", factor=1.0)
-    tail = np.linalg.norm(np.linalg.matrix_power(W, k_sum), 2) ** 2 * (np.trace(P) + m * dP) / max(ev[0] - dP, 0.0)
+    gk = np.linalg.norm(np.linalg.matrix_power(W, k_sum), 2)
+    tail = 0.0 if gk == 0 else (np.inf if ev[0] <= dP else gk**2 * (np.trace(P) + m * dP) / (ev[0] - dP))
     naive.assert_within(mc_sum, m, k_sum * lib + tail, "Σ MC_k", factor=1.0)
 
 

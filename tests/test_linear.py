@@ -209,6 +209,18 @@ def test_memory_capacity_exact_vs_lyapunov(seed, m, radius):
         assert linear.controllability_rank(W, u) == m
 
 
+def test_seed_1379784805_numerically_singular_gramian():
+    """Regression (seed sweep, `pytest tests/test_linear.py::test_memory_capacity_exact_vs_lyapunov
+    --hypothesis-seed=1379784805`): radius 0.1, m = 5 gives cond(P) ~ 5e14, so P's smallest eigenvalue (9e-15) is
+    below its error bound (1e-13) and the tail bound of Σ MC_k was 0·inf = NaN. The reference's bound is now
+    infinite there (no information), while the library's leverage scores (cond(K) ~ 2e7) are still checked."""
+    rng = np.random.default_rng(15998)
+    W = rng.standard_normal((5, 5))
+    u = rng.standard_normal(5)
+    W *= 0.1 / linear.spectral_radius(W)
+    check_memory_capacity(W, u, linear.memory_capacity(W, u, 30), linear.memory_capacity(W, u, 500).sum(), 500)
+
+
 @pytest.mark.parametrize("what", ["mc", "sum"])
 def test_memory_capacity_check_catches_a_relative_error_of_1e_5(what):
     rng = np.random.default_rng(2)

@@ -297,9 +297,15 @@ def memory_function(model, T: int, *, dt: float | None = None, kind: str = "heav
         raise TypeError(f"model must be callable (B, T, d) -> (B, T, p), got {type(model).__name__}")
     cands = candidate_inputs(d, amplitudes=amplitudes, directions=directions,
                              random_directions=random_directions, rng=rng)
-    n = cands.shape[0]
     if chunk is not None:
         chunk = check_int(chunk, "chunk", minimum=1)
+    per = _estimate(model, cands, T, dt, kind, normalize, chunk)
+    return _finish(per, cands, dt * np.arange(T), kind, normalize, dt, "estimator")
+
+
+def _estimate(model, cands, T, dt, kind, normalize, chunk):
+    """The normalised memory (n, T) of every candidate input (rows of ``cands``) by the Def. 3.1 estimator."""
+    n, d = cands.shape
     if kind == "reversed":
         c = np.arange(T)[:, None]  # lag k -> c = k trailing zeros; c = T (all zero) is the zero input
         mask = (np.arange(T)[None, :] < (T - c)).astype(np.float64)  # (T, T): row c
@@ -320,8 +326,7 @@ def memory_function(model, T: int, *, dt: float | None = None, kind: str = "heav
     else:
         Y = y[1:] - y[0]
         delta = np.diff(Y, axis=1, prepend=0.0) if kind == "heaviside" else Y
-    per = np.abs(delta).max(axis=2) / (dt * _norm_x(cands, normalize)[:, None])
-    return _finish(per, cands, dt * np.arange(T), kind, normalize, dt, "estimator")
+    return np.abs(delta).max(axis=2) / (dt * _norm_x(cands, normalize)[:, None])
 
 
 def _batched(model, X, chunk, dt):
@@ -333,6 +338,7 @@ def _batched(model, X, chunk, dt):
 
 # ----------------------------------------------------------------------------------------------- exact
 def _as_rnn(model):
+    """The RNN behind ``model`` (an RNN or a model with ``to_rnn()``), or None."""
     from rnnmem.rnn import RNN
 
     if isinstance(model, RNN):
@@ -342,8 +348,19 @@ def _as_rnn(model):
         rnn = to_rnn()
         if isinstance(rnn, RNN):
             return rnn
-    raise TypeError(f"exact_memory needs an rnnmem.RNN (or a model with to_rnn()); "
-                    f"got {type(model).__name__}")
+    return None
+
+
+def _as_ssm(model):
+    """The DiagonalSSM behind ``model`` (a DiagonalSSM, S4D or LRU), or None."""
+    from rnnmem.ssm import DiagonalSSM
+
+    to_ssm = getattr(model, "to_ssm", None)
+    if callable(to_ssm):
+        ssm = to_ssm()
+        if isinstance(ssm, DiagonalSSM):
+            return ssm
+    return None
 
 
 def _inf_op_norm(K):
@@ -421,9 +438,17 @@ def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = 
       dz/dt = W σ(z) (for tanh: dv/dt = (1 − v∘v) ∘ (W v), docs/math.md §3) integrated by classical RK4 with step
       Δt/``substeps`` (global error O((Δt/substeps)⁴) for smooth σ; relu/hardtanh kinks lower the order).
 
+    *Other models* — :class:`rnnmem.DiagonalSSM` (and :class:`~rnnmem.ssm.S4D`, :class:`~rnnmem.ssm.LRU` through
+    ``to_ssm()``): the closed form M(t_k) = ‖L_k‖_{∞→∞} of its Markov parameters L_0 = Re(CB) + D,
+    L_k = Re(C diag(λ^k) B) (a linear map: ``normalize`` does not matter; with x/amplitudes/directions given, the
+    per-input values |L_k x|_∞ / N(x)). :class:`rnnmem.StackedRNN`, :class:`rnnmem.GRU`, :class:`rnnmem.LSTM` have no
+    closed form: their memory is the Heaviside finite difference of their own outputs over the candidate inputs (the
+    estimator of :func:`memory_function`, exact for the discrete model up to the rounding ε·|y| of the differences;
+    ``method="estimator"``).
+
     Parameters
     ----------
-    model : rnnmem.RNN (or an object with ``to_rnn()``)
+    model : rnnmem.RNN (or an object with ``to_rnn()``), DiagonalSSM (or ``to_ssm()``), StackedRNN, GRU or LSTM
     T : int
         Number of grid points.
     continuous : bool
@@ -446,12 +471,15 @@ def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = 
     MemoryFunction
         ``method`` is "markov", "expm" or "v-dynamics".
     """
-    rnn = _as_rnn(model)
     T = check_int(T, "T", minimum=1)
     check_choice(normalize, "normalize", NORMALIZATIONS)
     if not isinstance(continuous, (bool, np.bool_)):
         raise TypeError(f"continuous must be a bool, got {type(continuous).__name__}")
     substeps = check_int(substeps, "substeps", minimum=1)
+    rnn = _as_rnn(model)
+    if rnn is None:
+        return _exact_memory_other(model, T, continuous, dt, x, normalize, amplitudes, directions, rng,
+                                   random_directions)
     if continuous:
         if rnn.cell != "euler":
             raise ValueError("continuous=True needs an euler-cell model (the continuous-time RNN "
@@ -513,6 +541,48 @@ def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = 
         raise NonFiniteError(f"the v-dynamics became non-finite at step {step}", step=step)
     per = np.abs(out).max(axis=2) / _norm_x(cands, normalize)[:, None]
     return _finish(per, cands, t, "heaviside", normalize, dt, "v-dynamics")
+
+
+def _exact_candidates(x, d, amplitudes, directions, rng, random_directions):
+    if x is not None:
+        cands = as_array(x, "x", ndim=(1, 2))
+        cands = cands[None] if cands.ndim == 1 else cands
+        if cands.shape[1] != d:
+            raise ValueError(f"x has shape {cands.shape}, expected (n, {d}) for a model with {d} inputs")
+        if (np.abs(cands).max(axis=1) == 0).any():
+            raise ValueError("x contains a zero row; memory is normalised by |x|_∞, every x must be nonzero")
+        return cands
+    return candidate_inputs(d, amplitudes=amplitudes, directions=directions, random_directions=random_directions,
+                            rng=rng)
+
+
+def _exact_memory_other(model, T, continuous, dt, x, normalize, amplitudes, directions, rng, random_directions):
+    """exact_memory of the models other than the RNN: the diagonal SSM in closed form, the torch-layout models
+    through the finite differences of their own outputs."""
+    if continuous:
+        raise ValueError(f"continuous=True needs an euler-cell rnnmem.RNN; {type(model).__name__} is a "
+                         "discrete-time model")
+    ssm = _as_ssm(model)
+    if ssm is not None:
+        if dt is not None and check_positive(dt, "dt") != 1.0:
+            raise ValueError("a DiagonalSSM is a discrete-time model on the grid t_k = k (dt = 1)")
+        t = np.arange(T, dtype=np.float64)
+        K = ssm.markov(T)
+        if x is None and amplitudes is None and directions is None and random_directions is None:
+            return MemoryFunction(t=t, values=_inf_op_norm(K), argmax_x=_argmax_sign(K), kind="heaviside",
+                                  normalize=normalize, dt=1.0, method="markov")
+        cands = _exact_candidates(x, ssm.inputs, amplitudes, directions, rng, random_directions)
+        per = np.abs(np.einsum("tpd,nd->ntp", K, cands)).max(axis=2) / _norm_x(cands, normalize)[:, None]
+        return _finish(per, cands, t, "heaviside", normalize, 1.0, "markov")
+    from rnnmem.gated import _TorchLayout
+
+    if isinstance(model, _TorchLayout):
+        d, dt = _model_dims(model, None, dt)
+        cands = _exact_candidates(x, d, amplitudes, directions, rng, random_directions)
+        per = _estimate(model, cands, T, dt, "heaviside", normalize, None)
+        return _finish(per, cands, dt * np.arange(T), "heaviside", normalize, dt, "estimator")
+    raise TypeError(f"exact_memory needs an rnnmem.RNN (or a model with to_rnn()), a DiagonalSSM/S4D/LRU or a "
+                    f"StackedRNN/GRU/LSTM; got {type(model).__name__} (use memory_function for any callable)")
 
 
 # ----------------------------------------------------------------------------------------------- fitting
@@ -581,7 +651,7 @@ def _lsq_line(xv, yv):
 
 
 def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = None, floor: float = 1e-10,
-              scale: float = 1.0, min_points: int = 4) -> DecayFit:
+              scale: float = 1.0, min_points: int = 4, margin: float = 1.0) -> DecayFit:
     """Fit exponential and power-law decay to a memory function's tail (docs/math.md §3, decay fitting).
 
     Least squares on the points (t_i, log M_i) of the tail window:
@@ -590,7 +660,8 @@ def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = N
     * polynomial:  log M ≈ log B − p log(1 + s t)     (``exponent`` p; s = ``scale``, default 1)
 
     and the verdict ``kind`` = the fit with the smaller residual sum of squares (both fit the same log M, so
-    this is also the larger R²).
+    this is also the larger R²); with ``margin`` > 1 the power law must be better by that factor,
+    RSS_pol · margin < RSS_exp, so that a near-tie counts as exponential.
 
     Robustness: points with non-finite M, M ≤ 0 (exact zeros, underflow) or M < ``floor`` · max M (the
     rounding noise floor of finite-difference estimates, ≈ 1e-16 |y| / Δt) are dropped *before* the window is
@@ -612,6 +683,11 @@ def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = N
         asymptotically (αt ≫ 1) for any s.
     min_points : int
         Fewer usable points than this raise ``ValueError``.
+    margin : float ≥ 1
+        Factor by which the power fit's RSS must beat the exponential fit's for ``kind = "polynomial"`` (default 1).
+        A sum of damped, partly oscillating exponentials (the memory of a stable linear RNN) is only approximately a
+        straight line on a short window, while an exact power law is fitted to rounding; ``margin`` separates the
+        two (e.g. 10 in the theory check ``fig3-teacher``).
 
     Returns
     -------
@@ -626,6 +702,9 @@ def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = N
     floor = check_positive(floor, "floor", strict=False)
     scale = check_positive(scale, "scale")
     min_points = check_int(min_points, "min_points", minimum=3)
+    margin = check_positive(margin, "margin")
+    if margin < 1:
+        raise ValueError(f"margin must be >= 1 (the factor by which the power fit must be better), got {margin!r}")
     if (t < 0).any():
         raise ValueError("t must be >= 0 (times of a memory function)")
     ok = np.isfinite(M) & (M > 0)
@@ -652,7 +731,7 @@ def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = N
     yv = np.log(Mk)
     a_e, s_e, rss_e, r2_e = _lsq_line(tk, yv)
     a_p, s_p, rss_p, r2_p = _lsq_line(np.log1p(scale * tk), yv)
-    kind = "exponential" if rss_e <= rss_p else "polynomial"
+    kind = "exponential" if rss_e <= margin * rss_p else "polynomial"
     return DecayFit(kind=kind, rate=-s_e, exponent=-s_p, log_amplitude_exponential=a_e,
                     log_amplitude_polynomial=a_p, r2_exponential=r2_e, r2_polynomial=r2_p,
                     rss_exponential=rss_e, rss_polynomial=rss_p, window=(float(lo), float(hi)),

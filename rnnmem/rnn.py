@@ -16,12 +16,12 @@ import contextlib
 import math
 import threading
 from dataclasses import dataclass
-from typing import Any
 
 import numba
 import numpy as np
 
 from rnnmem import _kernels as K
+from rnnmem._model import LOSSES, Frozen, loss_and_output_grad
 from rnnmem._validate import (
     NonFiniteError,
     as_array,
@@ -37,7 +37,6 @@ __all__ = ["RNN", "Gradients", "CELLS", "ACTIVATIONS", "LOSSES", "simulate_stack
 
 CELLS = ("elman", "euler")
 ACTIVATIONS = tuple(K.ACTIVATIONS)
-LOSSES = ("mse", "weighted_mse", "cross_entropy")
 
 #: the per-step (rows, m) @ (m, m) BLAS product beats tight per-row loops once rows * m >= BLAS_MIN_WORK or
 #: m >= BLAS_MIN_HIDDEN (measured: BLAS 1.0-2.9x faster above, loops up to 3.5x faster below; see docs/rnn.md)
@@ -217,10 +216,6 @@ def simulate_stack(W, U, b, C, D, x, *, cell="elman", activation="tanh", dt=1.0,
     return np.ascontiguousarray(y)
 
 
-def _rebuild(cls, kwargs):
-    return cls(**kwargs)
-
-
 def _validate_blocks(m: int, U, b, C, D, cell, activation, dt):
     """The validation shared by every cell model: U (m, d), b (m,), C (p, m), D (p, d) or None, the names and dt."""
     cell = check_choice(cell, "cell", CELLS)
@@ -234,41 +229,15 @@ def _validate_blocks(m: int, U, b, C, D, cell, activation, dt):
     return U, b, C, D, cell, activation, dt
 
 
-class _FrozenModel:
-    """Immutable-model mechanics shared by :class:`RNN` and the reparameterised models of ``rnnmem.reparam``.
+class _FrozenModel(Frozen):
+    """The fields common to every cell model (U, b, C, D, cell, activation, dt, inputs, outputs) on top of the
+    immutable-model mechanics of :class:`rnnmem._model.Frozen` (``_freeze``, ``replace``, pickling), shared by
+    :class:`RNN` and the reparameterised models of ``rnnmem.reparam``.
 
-    A subclass lists its fields as ``__slots__ = ("_<field>", ...)`` in the order of its constructor's keywords,
-    sets them once with :meth:`_freeze` (arrays become read-only) and gets ``replace``, pickling and the fields
-    common to every cell model (U, b, C, D, cell, activation, dt, inputs, outputs).
+    A subclass lists its fields as ``__slots__ = ("_<field>", ...)`` in the order of its constructor's keywords.
     """
 
     __slots__ = ()
-
-    def _freeze(self, **fields) -> None:
-        for name, val in fields.items():
-            if isinstance(val, np.ndarray):
-                val.flags.writeable = False
-            object.__setattr__(self, "_" + name, val)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"{type(self).__name__} is immutable; use model.replace({name.lstrip('_')}=...) for a "
-                             "modified copy")
-
-    def __reduce__(self):
-        return (_rebuild, (type(self), self._kwargs()))
-
-    def _kwargs(self) -> dict[str, Any]:
-        return {slot[1:]: getattr(self, slot) for slot in self.__slots__}
-
-    def replace(self, **changes):
-        """A new model with the given fields changed, validated again (the fields are the constructor's
-        arguments)."""
-        kw = self._kwargs()
-        unknown = set(changes) - set(kw)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; fields are {sorted(kw)}")
-        kw.update(changes)
-        return type(self)(**kw)
 
     U = property(lambda self: self._U, doc="Input weights (m, d), read-only.")
     b = property(lambda self: self._b, doc="Bias (m,), read-only.")
@@ -525,39 +494,7 @@ class RNN(_FrozenModel):
         """
         check_choice(loss, "loss", LOSSES)
         X, squeeze, s, dz = self._forward(x, True, check_finite)
-        yhat = self._readout(X, s)
-        B, T, p = yhat.shape
-        if loss == "cross_entropy":
-            labels = np.asarray(y_target)
-            want = () if squeeze else (B,)
-            if labels.shape != want or labels.dtype.kind not in "iu":
-                raise ValueError(f"y_target for cross_entropy must be integer labels of shape {want}, got "
-                                 f"{labels.dtype} array of shape {labels.shape}")
-            labels = labels.reshape(B)
-            if labels.min() < 0 or labels.max() >= p:
-                raise ValueError(f"y_target labels must lie in 0..{p - 1} (the model has {p} outputs)")
-            logits = yhat[:, -1, :]
-            z = logits - logits.max(axis=1, keepdims=True)
-            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-            value = float(-logp[np.arange(B), labels].mean())
-            dY = np.zeros_like(yhat)
-            probs = np.exp(logp)
-            probs[np.arange(B), labels] -= 1.0
-            dY[:, -1, :] = probs / B
-        else:
-            want = (T, p) if squeeze else (B, T, p)
-            Y = as_array(y_target, "y_target", shape=want)
-            if squeeze:
-                Y = Y[None]
-            r = yhat - Y
-            if loss == "mse":
-                w = np.ones((1, T, 1))
-            else:
-                power = check_positive(power, "power", strict=False)
-                w = (((np.arange(T) + 1.0) / (T + 1.0)) ** power)[None, :, None]
-            n = r.size
-            value = float((w * r * r).sum() / n)
-            dY = 2.0 * w * r / n
+        value, dY = loss_and_output_grad(self._readout(X, s), y_target, loss, power, squeeze)
         return value, self._backward(X, squeeze, s, dz, dY, check_finite)
 
     # ------------------------------------------------------------------ linear models

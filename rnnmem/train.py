@@ -4,7 +4,10 @@ Every model following the parameter protocol can be trained: ``params() -> dict[
 blocks), ``replace(**blocks)`` (a new model with blocks changed) and
 ``loss_and_grad(x, y, loss=..., power=...)`` returning ``(loss, grads)`` with ``grads`` a dict or an object
 whose ``params()`` gives a dict with the same keys.
-:class:`rnnmem.RNN` and :class:`rnnmem.reparam.ReparamRNN` both do.
+:class:`rnnmem.RNN`, :class:`rnnmem.reparam.ReparamRNN`, the torch-layout models (:class:`rnnmem.StackedRNN`,
+:class:`rnnmem.GRU`, :class:`rnnmem.LSTM`) and the state-space models (:class:`rnnmem.DiagonalSSM`,
+:class:`rnnmem.ssm.S4D`, :class:`rnnmem.ssm.LRU`) all do. Complex blocks (an SSM's λ, B, C) carry gradients
+∂L/∂Re + i ∂L/∂Im and are stepped as two real parameters (PyTorch's ``view_as_real`` convention for optimisers).
 """
 
 from __future__ import annotations
@@ -39,6 +42,21 @@ def _as_grad_dict(grads: Any) -> dict[str, np.ndarray]:
         return grads.params()
     raise TypeError(f"loss_and_grad must return gradients as a dict or an object with params(); got "
                     f"{type(grads).__name__}")
+
+
+def _as_block(theta) -> np.ndarray:
+    """A parameter block as float64, or complex128 for complex blocks (never silently dropping imaginary parts)."""
+    return np.asarray(theta, dtype=np.complex128 if np.iscomplexobj(theta) else np.float64)
+
+
+def _real(a: np.ndarray) -> np.ndarray:
+    """A float64 view of a block: complex entries as (re, im) pairs (the optimiser state of a complex block)."""
+    a = np.ascontiguousarray(a)
+    return a.view(np.float64) if np.iscomplexobj(a) else a
+
+
+def _back(a: np.ndarray, like: np.ndarray) -> np.ndarray:
+    return a.view(np.complex128) if np.iscomplexobj(like) else a
 
 
 class Adam:
@@ -91,7 +109,9 @@ class Adam:
         c2 = 1.0 - b2 ** self.t
         out = dict(params)
         for k, g in grads.items():
-            theta = np.asarray(params[k], dtype=np.float64)
+            block = _as_block(params[k])
+            theta = _real(block)
+            g = _real(_as_block(g) if np.iscomplexobj(block) else np.asarray(g, dtype=np.float64))
             m = self._m.get(k)
             if m is None:
                 m = np.zeros_like(theta)
@@ -104,7 +124,7 @@ class Adam:
             upd = (m / c1) / (np.sqrt(v / c2) + self.eps)
             if self.weight_decay:
                 upd = upd + self.weight_decay * theta
-            out[k] = theta - self.lr * upd
+            out[k] = _back(theta - self.lr * upd, block)
         return out
 
 
@@ -140,7 +160,7 @@ class SGD:
         self.t += 1
         out = dict(params)
         for k, g in grads.items():
-            theta = np.asarray(params[k], dtype=np.float64)
+            theta = _as_block(params[k])
             if self.weight_decay:
                 g = g + self.weight_decay * theta
             if self.momentum:
@@ -324,7 +344,7 @@ def fit(
         name = check_choice(optimizer, "optimizer", OPTIMIZERS)
         opt = Adam(lr) if name == "adam" else SGD(lr)
 
-    params = {k: np.array(v, dtype=np.float64) for k, v in model.params().items()}
+    params = {k: np.array(_as_block(v)) for k, v in model.params().items()}
     names = list(params) if trainable is None else list(trainable)
     unknown = [k for k in names if k not in params]
     if unknown:
@@ -355,8 +375,10 @@ def fit(
             except NonFiniteError as exc:
                 raise NonFiniteError(f"training diverged at epoch {epoch}, batch {i + 1}: {exc}") from exc
             g = _as_grad_dict(grads)
-            g = {k: np.asarray(g[k], dtype=np.float64) for k in names}
-            gnorm = float(np.sqrt(sum(float(np.sum(v * v)) for v in g.values())))
+            g = {k: _as_block(g[k]) if np.iscomplexobj(params[k]) else np.asarray(g[k], dtype=np.float64)
+                 for k in names}
+            gnorm = float(np.sqrt(sum(float(np.sum(v * v)) if not np.iscomplexobj(v) else
+                                      float(np.sum(v.real * v.real + v.imag * v.imag)) for v in g.values())))
             if not (np.isfinite(value) and np.isfinite(gnorm)):
                 nonfinite = True
                 break

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import naive
 import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
-from naive_train import adam_steps, sgd_steps
+from naive_train import adam_bound, adam_steps, sgd_steps
 
 import rnnmem as rm
 from rnnmem.reparam import ReparamRNN
@@ -50,10 +51,26 @@ def test_adam_matches_reference_formula(theta0, seed, lr, wd):
     opt = rm.Adam(lr, betas=(0.8, 0.99), eps=1e-7, weight_decay=wd)
     params = {"W": theta0.copy()}
     ref = adam_steps(theta0, grads, lr, 0.8, 0.99, 1e-7, wd)
-    for g, r in zip(grads, ref, strict=True):
+    bounds = adam_bound(theta0, grads, lr, 0.8, 0.99, 1e-7, wd)  # each implementation within this of exact
+    for g, r, b in zip(grads, ref, bounds, strict=True):
         params = opt.step(params, {"W": g})
-        np.testing.assert_allclose(params["W"], r, rtol=1e-12, atol=1e-14)
+        naive.assert_within(params["W"], r, b, "θ")
     np.testing.assert_array_equal(theta0, theta0.copy())
+
+
+def test_adam_check_catches_a_relative_error_of_1e_5():
+    gen = np.random.default_rng(0)
+    theta0 = gen.normal(size=(2, 3))
+    grads = [gen.normal(size=(2, 3)) for _ in range(4)]
+    ref = adam_steps(theta0, grads, 0.01, 0.8, 0.99, 1e-7, 0.01)
+    bounds = adam_bound(theta0, grads, 0.01, 0.8, 0.99, 1e-7, 0.01)
+    opt = rm.Adam(0.01, betas=(0.8, 0.99), eps=1e-7, weight_decay=0.01)
+    params = {"W": theta0.copy()}
+    for g, r, b in zip(grads, ref, bounds, strict=True):
+        params = opt.step(params, {"W": g})
+        naive.assert_within(params["W"], r, b, "θ")
+        with pytest.raises(AssertionError):
+            naive.assert_within(params["W"] * 1.00001, r, b, "θ")
 
 
 def test_adam_first_step_is_lr_times_sign():

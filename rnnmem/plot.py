@@ -230,8 +230,6 @@ def plot_perturbation(curves, ax=None, labels=None, radius: bool = False, ymax: 
     -------
     matplotlib.axes.Axes
     """
-    from matplotlib.lines import Line2D
-
     from rnnmem.stability import PerturbationCurve
 
     if isinstance(curves, PerturbationCurve):
@@ -299,15 +297,16 @@ def plot_perturbation(curves, ax=None, labels=None, radius: bool = False, ymax: 
     ax.set_xlabel("perturbation β")
     ax.set_ylabel("perturbation error E(β)")
 
-    handles, labs = ax.get_legend_handles_labels()
-    keys = []
+    # the marker key as empty labelled lines: part of ax.get_legend_handles_labels(), so a legend made from them
+    # elsewhere (one legend for several panels) explains the markers too
+    key = dict(ls="none", color="0.35")
     if zero_any:
-        keys.append((Line2D([], [], ls="none", marker="o", mfc="none", color="0.35"), "E(0): unperturbed, β = 0"))
+        ax.plot([], [], marker="o", mfc="none", label="E(0): unperturbed, β = 0", **key)
     if big_any:
-        keys.append((Line2D([], [], ls="none", marker="^", ms=4, color="0.35"), f"E > {ymax:.2g} (off scale)"))
+        ax.plot([], [], marker="^", ms=4, label=f"E > {ymax:.2g} (off scale)", **key)
     if inf_any:
-        keys.append((Line2D([], [], ls="none", marker="x", color="0.35"), "E = ∞ (a perturbed model exploded)"))
-    _legend(ax, legend, handles + [k[0] for k in keys], labs + [k[1] for k in keys])
+        ax.plot([], [], marker="x", label="E = ∞ (a perturbed model exploded)", **key)
+    _legend(ax, legend)
     return ax
 
 

@@ -53,7 +53,7 @@ def test_perturbation_beta0_sits_in_a_separate_column_with_a_zero_tick():
                             "b": curve(B, [1e-4, 2e-4, 4e-4, 8e-4, 1.6e-3, 3.2e-3])})
     ax.figure.canvas.draw()
     left, _ = ax.get_xlim()
-    zero_pts = [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+    zero_pts = [ln for ln in ax.get_lines() if ln.get_marker() == "o" and len(ln.get_xdata())]
     assert len(zero_pts) == 2 and {float(ln.get_ydata()[0]) for ln in zero_pts} == {1e-3, 1e-4}
     x0 = float(zero_pts[0].get_xdata()[0])
     assert left < x0 <= 1e-3 / 10 ** 0.3 * (1 + 1e-12)  # left of the break, >= 0.3 decades below the smallest β
@@ -74,6 +74,8 @@ def test_perturbation_blowup_markers_are_explained_in_the_legend_not_over_the_da
     texts = [t.get_text() for t in ax.get_legend().get_texts()]
     assert texts[0] == "a" and any("E = ∞" in t for t in texts) and any("E > 10" in t for t in texts)
     assert any("β = 0" in t for t in texts)
+    # the key is part of the axes' handles, so one legend for several panels explains the markers too
+    assert "E = ∞ (a perturbed model exploded)" in ax.get_legend_handles_labels()[1]
 
 
 def test_perturbation_default_labels_say_something_and_legend_is_outside():
@@ -97,7 +99,7 @@ def test_perturbation_default_labels_say_something_and_legend_is_outside():
 def test_perturbation_without_beta0_is_a_plain_log_axis_and_legend_choices():
     ax = plot_perturbation(curve(B[1:], [1e-3] * 5), legend="none")
     assert ax.get_xscale() == "log" and ax.get_legend() is None
-    assert not [ln for ln in ax.get_lines() if ln.get_marker() == "o"]
+    assert not [ln for ln in ax.get_lines() if ln.get_marker() == "o"]       # no E(0) marker, no key for it
     ax = plot_perturbation(curve(B, [1e-3] * 6), legend="inside")
     assert _overlap(ax.get_legend().get_window_extent(ax.figure.canvas.get_renderer()),
                     ax.get_window_extent(ax.figure.canvas.get_renderer()))

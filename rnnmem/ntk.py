@@ -172,6 +172,9 @@ class WideLinearRNN:
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
 
+    def __reduce__(self):  # rebuild through __init__, so the arrays come back read-only
+        return (type(self), tuple(getattr(self, f) for f in self.__dataclass_fields__))
+
     @property
     def n(self) -> int:
         """Width n."""
@@ -243,13 +246,32 @@ def _scalar_linear(model):
 
 
 def _krylov_pair(W, U, C, J):
-    """Rows W^b U and (W^a)ᵀ Cᵀ, b, a = 0..J-1: arrays (J, n)."""
+    """Rows W^b U and (W^a)ᵀ Cᵀ, b, a = 0..J-1: arrays (J, n) (one pass over W per power for both)."""
     n = W.shape[0]
     Ku = np.empty((J, n))
     Kc = np.empty((J, n))
-    KL.krylov(W, U, J, Ku)
-    KL.krylov(W, C, J, Kc, transpose=True)
+    KL.krylov_pair(np.ascontiguousarray(W), np.ascontiguousarray(U), np.ascontiguousarray(C), Ku, Kc)
     return Ku, Kc
+
+
+def _hankel(g):
+    """H[a, b] = g[a+b+1] (0 where a+b+1 >= J), a, b = 0..J-2."""
+    J = g.shape[0]
+    idx = np.arange(J - 1)
+    hank = idx[:, None] + idx[None, :] + 1
+    return np.where(hank < J, g[np.minimum(hank, J - 1)], 0.0)
+
+
+def _sub_markov_grad_w(W, Ku, Kc, g, scale):
+    """W −= scale · ∇_W Σ_j g_j L_j = scale · Kc[:-1]ᵀ H Ku[:-1] (see :func:`_markov_vjp`), in place by one GEMM
+    that reads and writes W once (no n×n temporary)."""
+    if g.shape[0] == 1:
+        return
+    A = np.ascontiguousarray((_hankel(g) @ Ku[:-1]).T)  # (n, J-1)
+    Wt = W.T  # F-contiguous view: Wᵀ −= scale · A Kc[:-1]
+    out = sla.blas.dgemm(-scale, A, Kc[:-1], beta=1.0, c=Wt, overwrite_c=True)
+    if not np.shares_memory(out, W):  # not updated in place (an unusual BLAS build): copy back
+        Wt[...] = out
 
 
 def _markov_vjp(Ku, Kc, g):
@@ -263,10 +285,7 @@ def _markov_vjp(Ku, Kc, g):
     gU = g @ Kc
     if J == 1:
         return np.zeros((Ku.shape[1], Ku.shape[1])), gU, gC
-    idx = np.arange(J - 1)
-    hank = idx[:, None] + idx[None, :] + 1
-    H = np.where(hank < J, g[np.minimum(hank, J - 1)], 0.0)
-    return Kc[:-1].T @ (H @ Ku[:-1]), gU, gC
+    return Kc[:-1].T @ (_hankel(g) @ Ku[:-1]), gU, gC
 
 
 def empirical(model, lags, *, parameterization: str | None = None, lr_W: float | None = None,
@@ -345,6 +364,9 @@ class SCNN:
         for name, arr in (("rho2", r), ("theta", t)):
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
+
+    def __reduce__(self):  # rebuild through __init__, so the arrays come back read-only
+        return (type(self), (self.rho2, self.theta))
 
     @classmethod
     def from_response(cls, L, rho2) -> SCNN:
@@ -555,8 +577,9 @@ def gd(model, X, y, *, lr: float, steps: int, X_test=None, y_test=None, record_e
                 recs.append(L.copy())
             if t == steps:
                 break
-            gW, gU, gC = _markov_vjp(Ku, Kc, (2.0 / N) * (X.T @ res))
-            W -= aW * gW
+            g = (2.0 / N) * (X.T @ res)
+            gU, gC = g @ Kc, g @ Ku  # as _markov_vjp; ∇_W is applied to W in place
+            _sub_markov_grad_w(W, Ku, Kc, g, aW)
             U -= aU * gU
             C -= aC * gC
         out = model.replace(W=W, U=U, C=C)

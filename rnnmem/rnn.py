@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numba
@@ -37,15 +39,6 @@ __all__ = ["RNN", "Gradients", "CELLS", "ACTIVATIONS", "LOSSES", "simulate_stack
 
 CELLS = ("elman", "euler")
 ACTIVATIONS = tuple(K.ACTIVATIONS)
-
-#: the per-step (rows, m) @ (m, m) BLAS product beats tight per-row loops once rows * m >= BLAS_MIN_WORK or
-#: m >= BLAS_MIN_HIDDEN (measured: BLAS 1.0-2.9x faster above, loops up to 3.5x faster below; see docs/rnn.md)
-BLAS_MIN_WORK = 160
-BLAS_MIN_HIDDEN = 64
-#: rows and work per call (T * rows * m * m) from which the ``prange`` loop kernel is used (numba threads > 1)
-PARALLEL_MIN_ROWS = 4
-PARALLEL_MIN_WORK = 200_000
-
 
 @dataclass(frozen=True)
 class Gradients:
@@ -99,41 +92,139 @@ def clear_workspace() -> None:
     _WORKSPACE.bufs = {}
 
 
-#: tests set this to "rows", "parallel" or "blas" to exercise one kernel variant on any size
+#: The kernel variants (docs/rnn.md, "Kernels"): recurrent products as loops or one BLAS call per step, on one
+#: thread, with the rows (sequences) split over numba's thread count, or (``blas-threaded``) with a multi-threaded
+#: BLAS. All give the same numbers to rounding; ``rnnmem._calibrate`` picks the fastest for each call.
+VARIANTS = ("rows", "parallel", "blas", "blas-parallel", "blas-threaded")
+_LOOP_VARIANTS = ("rows", "parallel")
+_SPLIT_VARIANTS = ("parallel", "blas-parallel")
+_KERNELS = {"forward": (K.forward_rows, K.forward_blas), "backward": (K.backward_rows, K.backward_blas)}
+
+#: without a calibration (``RNNMEM_KERNEL=static``, or if calibrating failed) the ``blas`` variant is used from this
+#: hidden width on and ``rows`` below it, on one thread
+BLAS_MIN_HIDDEN = 64
+
+#: tests set this to one of VARIANTS to exercise one kernel variant on any size
 _FORCE_VARIANT: str | None = None
 
 
-def _pick_variant(m: int, rows: int, T: int) -> str:
+def _threads() -> int:
+    """rnnmem's thread budget: numba's thread count (``numba.set_num_threads`` / ``NUMBA_NUM_THREADS``)."""
+    return numba.get_num_threads()
+
+
+def _pick_variant(direction: str, m: int, rows: int, T: int, nmodels: int = 1, threads: int | None = None) -> str:
+    """The kernel variant for one call: forced by tests, else the calibrated choice (``rnnmem._calibrate``)."""
     if _FORCE_VARIANT is not None:
         return _FORCE_VARIANT
-    if m >= BLAS_MIN_HIDDEN or rows * m >= BLAS_MIN_WORK:
-        return "blas"
-    if rows >= PARALLEL_MIN_ROWS and numba.get_num_threads() > 1 and T * rows * m * m >= PARALLEL_MIN_WORK:
-        return "parallel"
-    return "rows"
+    from rnnmem import _calibrate
+
+    return _calibrate.choose(direction, m, rows, T, nmodels, _threads() if threads is None else threads)
 
 
-#: per-step products of fewer multiply-adds than this (rows * m * m) run with one BLAS thread: a multi-threaded
-#: BLAS is slower on them (measured on two cores: 2x at m = 16, B = 32; 8 % at m = 256, B = 32; threads help from
-#: m = 256, B = 128 on; on a busy machine much worse, as idle BLAS threads spin)
-BLAS_THREADED_MIN_WORK = 1 << 22
-_BLAS_CONTROLLER = None
+# ------------------------------------------------------------------------------------------ threads
+_POOL: ThreadPoolExecutor | None = None
+_POOL_KEY: tuple[int, int] = (0, 0)
+_POOL_LOCK = threading.Lock()
 
 
-def _blas_threads(variant: str, rows: int, m: int):
-    """Context: one BLAS thread around the per-step products of the ``blas`` variant unless they are large."""
-    global _BLAS_CONTROLLER
-    if variant != "blas" or rows * m * m >= BLAS_THREADED_MIN_WORK:
-        return contextlib.nullcontext()
-    if _BLAS_CONTROLLER is None:
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """The process's worker threads (at least ``workers``); a forked child makes its own (threads do not fork)."""
+    global _POOL, _POOL_KEY
+    pid = os.getpid()
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_KEY[0] != pid or _POOL_KEY[1] < workers:
+            if _POOL is not None and _POOL_KEY[0] == pid:
+                _POOL.shutdown(wait=False)
+            _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rnnmem-rows")
+            _POOL_KEY = (pid, workers)
+        return _POOL
+
+
+def _run_split(fn, args: tuple, rows: int, threads: int) -> None:
+    """``fn(*args, n0, n1)`` on ``threads`` disjoint, contiguous row ranges at once (the kernels release the GIL);
+    the calling thread runs the first range."""
+    k = min(threads, rows)
+    bounds = [rows * i // k for i in range(k + 1)]
+    futures = [_pool(k - 1).submit(fn, *args, bounds[i], bounds[i + 1]) for i in range(1, k)]
+    try:
+        fn(*args, bounds[0], bounds[1])
+    finally:
+        for f in futures:
+            f.result()
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE = {"depth": 0, "saved": None, "libs": None}
+
+
+def _blas_controllers() -> list:
+    """threadpoolctl controllers of the loaded BLAS libraries, including scipy's (the one numba's ``np.dot``
+    calls)."""
+    if _BLAS_STATE["libs"] is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS numba calls before threadpoolctl looks)
         from threadpoolctl import ThreadpoolController
 
-        _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+        _BLAS_STATE["libs"] = [lc for lc in ThreadpoolController().lib_controllers if lc.user_api == "blas"]
+    return _BLAS_STATE["libs"]
 
 
-_FORWARD = {"rows": K.forward_rows, "parallel": K.forward_rows_parallel, "blas": K.forward_blas}
-_BACKWARD = {"rows": K.backward_rows, "parallel": K.backward_rows_parallel, "blas": K.backward_blas}
+def blas_max_threads() -> int:
+    """The largest thread count of the loaded BLAS libraries."""
+    return max((lc.num_threads for lc in _blas_controllers()), default=1)
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Every BLAS on one thread for the duration (nested and concurrent uses share one saved state; the
+    original counts come back when the last one leaves). Direct library calls: ~µs, not threadpoolctl's ~100 µs."""
+    libs = _blas_controllers()
+    with _BLAS_LOCK:
+        if _BLAS_STATE["depth"] == 0:
+            _BLAS_STATE["saved"] = [lc.num_threads for lc in libs]
+            for lc in libs:
+                lc.set_num_threads(1)
+        _BLAS_STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE["depth"] -= 1
+            if _BLAS_STATE["depth"] == 0:
+                for lc, n in zip(libs, _BLAS_STATE["saved"], strict=True):
+                    lc.set_num_threads(n)
+
+
+def _gemm_threads(work: float):
+    """Context for a whole call whose largest product outside the recurrence has ``work`` multiply-adds: one BLAS
+    thread unless the calibration found a threaded BLAS faster from that size on (``rnnmem._calibrate``). On a
+    busy machine a threaded BLAS can take 10x longer on these products than one thread."""
+    from rnnmem import _calibrate
+
+    if work < _calibrate.gemm_threads_min_work(_threads()):
+        return _one_blas_thread()
+    return contextlib.nullcontext()
+
+
+def _blas_threads(variant: str, rows: int = 0, m: int = 0):
+    """Context for a recurrence whose per-step products are (rows, m) @ (m, m) (also used by ``rnnmem.gated``):
+    nothing for the loop variants and for ``blas-threaded``; for a BLAS variant, one BLAS thread unless the
+    calibration found a threaded BLAS faster for products of that size (``_gemm_threads``)."""
+    if variant in _LOOP_VARIANTS or variant == "blas-threaded":
+        return contextlib.nullcontext()
+    return _gemm_threads(rows * m * m)
+
+
+def _launch(direction: str, variant: str, args: tuple, rows: int, threads: int | None = None) -> None:
+    """Run the ``direction`` ("forward"/"backward") kernel of ``variant`` on all ``rows`` (args without n0, n1)."""
+    fn = _KERNELS[direction][0 if variant in _LOOP_VARIANTS else 1]
+    threads = _threads() if threads is None else threads
+    # blas and blas-parallel: one BLAS thread inside each step's product (the split rows use the threads)
+    with _one_blas_thread() if variant in ("blas", "blas-parallel") else contextlib.nullcontext():
+        if variant in _SPLIT_VARIANTS and threads > 1 and rows > 1:
+            _run_split(fn, args, rows, threads)
+        else:
+            fn(*args, 0, rows)
 
 
 def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
@@ -141,28 +232,30 @@ def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
     S, m, _ = W.shape
     B, T, d = X.shape
     X2 = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * B, d)
-    if S == 1:  # one 2-D gemm (numpy's stacked matmul is slow when d is small)
-        uxb = _workspace("s", (T * B, m))
-        np.dot(X2, U[0].T, out=uxb)
-        uxb += b[0]
-        uxb = uxb.reshape(T, B, m)
-    else:  # (T*B, S, m) -> time-major (T, S, B, m) -> (T, S*B, m)
-        proj = np.tensordot(X2, U, axes=([1], [2])) + b
-        uxb = _workspace("s", (T, S, B, m))
-        np.copyto(uxb, proj.reshape(T, B, S, m).transpose(0, 2, 1, 3))
-        uxb = uxb.reshape(T, S * B, m)
+    with _gemm_threads(T * B * S * m * d):
+        if S == 1:  # one 2-D gemm (numpy's stacked matmul is slow when d is small)
+            uxb = _workspace("s", (T * B, m))
+            np.dot(X2, U[0].T, out=uxb)
+            uxb += b[0]
+            uxb = uxb.reshape(T, B, m)
+        else:  # time-major (T, S, B, m) written in place (no temporary of the full size: page faults)
+            uxb = _workspace("s", (T, S, B, m))
+            np.matmul(X2.reshape(T, 1, B, d), U.transpose(0, 2, 1)[None], out=uxb)
+            uxb += b[None, :, None, :]
+            uxb = uxb.reshape(T, S * B, m)
     s = uxb  # the kernels read uxb[k] before they write s[k]: the states overwrite the input projection
     dz = _workspace("dz", uxb.shape) if need_deriv else np.empty((1, 1, 1))
     a, c = _cell_coefficients(cell, dt)
-    variant = variant or _pick_variant(m, S * B, T)
+    variant = variant or _pick_variant("forward", m, S * B, T, S)
     wt = np.ascontiguousarray(W.transpose(0, 2, 1))
-    with _blas_threads(variant, S * B, m):
-        _FORWARD[variant](wt, uxb, B, a, c, K.ACTIVATIONS[activation], s, dz, need_deriv)
+    _launch("forward", variant, (wt, uxb, B, a, c, K.ACTIVATIONS[activation], s, dz, need_deriv), S * B)
     return s, dz
 
 
 def _check_states(s: np.ndarray, what: str = "hidden states") -> None:
-    step = first_nonfinite_step(s, time_axis=0)
+    if np.isfinite(np.sum(s)):  # one vectorised pass; a sum of finite numbers is finite unless it overflows
+        return
+    step = first_nonfinite_step(s, time_axis=0)  # exact (and right when only the sum overflowed)
     if step >= 0:
         raise NonFiniteError(
             f"the model's {what} became non-finite (NaN or inf) at time step {step}: the model explodes on this "
@@ -209,11 +302,32 @@ def simulate_stack(W, U, b, C, D, x, *, cell="elman", activation="tanh", dt=1.0,
     if check_finite:
         _check_states(s)
     B, T = X.shape[:2]
-    s4 = s.reshape(T, S, B, m).transpose(1, 0, 2, 3).reshape(S, T * B, m)
-    y = np.matmul(s4, C.transpose(0, 2, 1)).reshape(S, T, B, p).transpose(0, 2, 1, 3)
-    if D is not None:
-        y = y + np.matmul(X[None], D.transpose(0, 2, 1)[:, None])
+    with _gemm_threads(T * B * m * p):
+        y = np.matmul(s.reshape(T, S, B, m), C.transpose(0, 2, 1)[None]).transpose(1, 2, 0, 3)  # (S, B, T, p)
+        if D is not None:
+            y = y + np.matmul(X[None], D.transpose(0, 2, 1)[:, None])
     return np.ascontiguousarray(y)
+
+
+def _markov_bsgs(A, U, C, T: int) -> np.ndarray:
+    """C A^j U for j = 0..T-1, shape (T, p, d), by baby and giant steps: with n ≈ √(T d / p) and G = A^n (repeated
+    squaring), C A^{i + nq} U = (C A^i)(G^q U) for i < n, q < ⌈T/n⌉ — the pairs in one GEMM."""
+    m, d = U.shape
+    p = C.shape[0]
+    n = max(1, min(T, int(math.ceil(math.sqrt(T * d / p)))))
+    Q = -(-T // n)
+    R = np.empty((n, p, m))
+    R[0] = C
+    for i in range(1, n):
+        np.dot(R[i - 1], A, out=R[i])
+    V = np.empty((Q, m, d))
+    V[0] = U
+    if Q > 1:
+        G = np.linalg.matrix_power(A, n)
+        for q in range(1, Q):
+            np.dot(G, V[q - 1], out=V[q])
+    L = R.reshape(n * p, m) @ V.transpose(1, 0, 2).reshape(m, Q * d)  # rows (i, o), columns (q, c)
+    return np.ascontiguousarray(L.reshape(n, p, Q, d).transpose(2, 0, 1, 3).reshape(Q * n, p, d)[:T])
 
 
 def _validate_blocks(m: int, U, b, C, D, cell, activation, dt):
@@ -390,11 +504,12 @@ class RNN(_FrozenModel):
         return X, squeeze, s, dz
 
     def _readout(self, X, s):
-        B, T, _ = X.shape
-        m = self.hidden
-        y = np.dot(s.reshape(T * B, m), self._C.T).reshape(T, B, self.outputs).transpose(1, 0, 2)
-        if self._D is not None:
-            y = y + X @ self._D.T
+        B, T, d = X.shape
+        m, p = self.hidden, self.outputs
+        with _gemm_threads(T * B * p * max(m, d)):
+            y = np.dot(s.reshape(T * B, m), self._C.T).reshape(T, B, p).transpose(1, 0, 2)
+            if self._D is not None:
+                y = y + X @ self._D.T
         return np.ascontiguousarray(y)
 
     def __call__(self, x, *, check_finite: bool = True) -> np.ndarray:
@@ -443,19 +558,23 @@ class RNN(_FrozenModel):
 
     def _backward(self, X, squeeze, s, dz, dY, check_finite):
         B, T, d = X.shape
+        with _gemm_threads(T * B * self.hidden * max(self.hidden, d, self.outputs)):
+            return self._backward_products(X, squeeze, s, dz, dY, check_finite)
+
+    def _backward_products(self, X, squeeze, s, dz, dY, check_finite):
+        B, T, d = X.shape
         m, p = self.hidden, self.outputs
         dY_tm = np.ascontiguousarray(dY.transpose(1, 0, 2))  # (T, B, p)
+        dY2 = dY_tm.reshape(T * B, p)
         gz = _workspace("gz", dz.shape)
+        np.dot(dY2, self._C, out=gz.reshape(T * B, m))  # the direct terms Cᵀ dy_k, overwritten by the kernel
         a, _ = _cell_coefficients(self._cell, self._dt)
-        variant = _pick_variant(m, B, T)
-        with _blas_threads(variant, B, m):
-            _BACKWARD[variant](self._W[None], self._C[None], dY_tm, dz, B, a, gz)
+        _launch("backward", _pick_variant("backward", m, B, T), (self._W[None], dz, B, a, gz), B)
         if check_finite:
             _check_states(gz, "backpropagated gradients")
         gz2 = gz.reshape(T * B, m)
         s2 = s.reshape(T * B, m)
         X_tm2 = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * B, d)
-        dY2 = dY_tm.reshape(T * B, p)
         gW = gz[1:].reshape((T - 1) * B, m).T @ s[:-1].reshape((T - 1) * B, m) if T > 1 else np.zeros((m, m))
         gU = gz2.T @ X_tm2
         gb = np.ones(T * B) @ gz2
@@ -498,6 +617,65 @@ class RNN(_FrozenModel):
         return value, self._backward(X, squeeze, s, dz, dY, check_finite)
 
     # ------------------------------------------------------------------ linear models
+    def _transition(self):
+        """(A, scale) with h ← A h + scale·(U x + b): elman (W, 1), euler (I + ΔtW, Δt)."""
+        if self._cell == "elman":
+            return self._W, 1.0
+        return np.eye(self.hidden) + self._dt * self._W, self._dt
+
+    def convolve(self, x, *, check_finite: bool = True) -> np.ndarray:
+        """Outputs of a linear model as a convolution by FFT: the same map as ``rnn(x)``, fast for long sequences.
+
+        With activation="linear" the model is y_k = Σ_{j≤k} L_j x_{k−j} + y^b_k, with the Markov parameters L_j of
+        :meth:`markov` and the response to the bias y^b_k = Σ_{j≤k} scale·C A^j b (``rnn(0)``). This computes all
+        T parameters by baby and giant steps, L_{i+nq} = (scale·C A^i)(A^{nq} U) with n ≈ √T (√T products with A,
+        √T with A^n, one GEMM; O(√T m² + T m + m³ log T) operations instead of the T m² of T successive powers), and
+        the convolution by real FFTs of length ≥ 2T − 1 (O(B T log T p d)), against O(B T m²) for the recurrence.
+        ``python benchmarks/linear_fft.py`` measures the gain (docs/rnn.md).
+
+        Accuracy: the error is norm-wise, the usual bound of FFT convolution, |y_k − rnn(x)_k| ≲ ε log₂T · Σ_j|L_j|
+        · max|x| at every step (tested to that bound). Outputs far below the largest — the tail of a decayed impulse
+        response — are therefore not accurate relative to their own size; the recurrence ``rnn(x)`` is (its
+        rounding errors decay with the state), so use it for memory functions and decay rates.
+
+        Parameters
+        ----------
+        x : array (B, T, d) or (T, d)
+        check_finite : bool
+            Raise :class:`~rnnmem.NonFiniteError` when the Markov parameters overflow (an unstable model).
+
+        Returns
+        -------
+        y : ndarray (B, T, p) (or (T, p) for 2-D x)
+        """
+        if self._activation != "linear":
+            raise ValueError(f"convolve() needs activation='linear' (the map is otherwise not a convolution); "
+                             f"this model has activation={self._activation!r}; use rnn(x)")
+        import scipy.fft
+
+        X, squeeze = as_sequence_input(x, self.inputs)
+        B, T, d = X.shape
+        A, scale = self._transition()
+        Ub = np.concatenate([self._U, self._b[:, None]], axis=1)  # the bias is an input channel equal to 1
+        with np.errstate(over="ignore", invalid="ignore"):
+            L = _markov_bsgs(A, Ub, self._C, T)
+            L *= scale
+        if check_finite and not np.isfinite(L).all():
+            step = first_nonfinite_step(L, 0)
+            raise NonFiniteError(f"Markov parameters overflow at lag {step}: the linear model is unstable (spectral "
+                                 f"radius of its transition matrix > 1); rnn(x, check_finite=False) gives the raw "
+                                 f"recurrence", step=step)
+        Lx = L[:, :, :d]
+        if self._D is not None:
+            Lx[0] += self._D
+        nfft = scipy.fft.next_fast_len(2 * T - 1, real=True)
+        Lf = scipy.fft.rfft(Lx, nfft, axis=0)  # (F, p, d)
+        Xf = scipy.fft.rfft(X, nfft, axis=1)  # (B, F, d)
+        y = scipy.fft.irfft(np.einsum("fod,bfd->bfo", Lf, Xf), nfft, axis=1)[:, :T]
+        y += np.cumsum(L[:, :, d], axis=0)  # the bias response
+        y = np.ascontiguousarray(y)
+        return y[0] if squeeze else y
+
     def markov(self, n: int) -> np.ndarray:
         """Markov parameters (impulse response) L_0..L_{n-1}, shape (n, p, d); linear activation only.
 
@@ -511,11 +689,8 @@ class RNN(_FrozenModel):
             raise ValueError(f"markov() needs activation='linear' (the map is otherwise not a convolution); "
                              f"this model has activation={self._activation!r}")
         n = check_int(n, "n", minimum=1)
-        m, d, p = self.hidden, self.inputs, self.outputs
-        if self._cell == "elman":
-            A, scale = self._W, 1.0
-        else:
-            A, scale = np.eye(m) + self._dt * self._W, self._dt
+        d, p = self.inputs, self.outputs
+        A, scale = self._transition()
         out = np.empty((n, p, d))
         K.markov(np.ascontiguousarray(A), np.ascontiguousarray(self._U), np.ascontiguousarray(self._C), n,
                  scale, out)

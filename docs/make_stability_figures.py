@@ -74,7 +74,7 @@ def main() -> None:
     axes[2].set_xlabel("ω")
     axes[2].set_ylabel("σ_min(W − iωI)")
     axes[2].set_title("distance to instability = min over ω (both have α(W) = −1)", fontsize=9)
-    axes[2].legend(fontsize=8, loc="upper center")
+    axes[2].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     OUT.parent.mkdir(exist_ok=True)
     fig.savefig(OUT, dpi=110)
     print(f"wrote {OUT}")

@@ -186,7 +186,8 @@ def _figure(ctx: Context, fname: str, panels: list, title: str) -> str:
     for ax, (curves, sub) in zip(axes, panels, strict=True):
         plot_perturbation({f"m = {m}": c for m, c in sorted(curves.items())}, ax=ax, marker=".", legend="none")
         ax.set_title(sub, fontsize=9)
-        keys.update(zip(*ax.get_legend_handles_labels()[::-1], strict=True))  # label -> handle, union of panels
+        for handle, lab in zip(*ax.get_legend_handles_labels(), strict=True):  # label -> handle, union of panels
+            keys.setdefault("E off scale (above the panel's top)" if lab.startswith("E > ") else lab, handle)
     axes[-1].legend(list(keys.values()), list(keys), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
                     borderaxespad=0.0)
     fig.suptitle(title, fontsize=9)

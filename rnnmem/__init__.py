@@ -9,6 +9,7 @@ from rnnmem.memory import DecayFit, MemoryFunction, exact_memory, fit_decay, mem
 from rnnmem.rnn import RNN, Gradients
 from rnnmem.ssm import DiagonalSSM
 from rnnmem.stability import PerturbationCurve, distance_to_instability, perturbation_error, spectral_abscissa
+from rnnmem.sweep import sweep
 from rnnmem.train import SGD, Adam, FitResult, fit
 
 __version__ = "0.1.0"
@@ -18,6 +19,6 @@ __all__ = [
     "fit", "Adam", "SGD", "FitResult",
     "memory_function", "exact_memory", "fit_decay", "MemoryFunction", "DecayFit",
     "perturbation_error", "spectral_abscissa", "distance_to_instability", "PerturbationCurve",
-    "targets", "reparam", "approx", "linear", "ntk",
+    "targets", "reparam", "approx", "linear", "ntk", "sweep",
     "StackedRNN", "GRU", "LSTM", "from_torch", "gated", "DiagonalSSM", "ssm",
 ]

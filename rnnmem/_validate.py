@@ -23,8 +23,17 @@ __all__ = [
     "check_choice",
     "check_positive",
     "check_int",
+    "check_bool",
+    "check_real",
+    "check_names",
+    "check_size",
+    "check_finite_result",
     "first_nonfinite_step",
 ]
+
+#: the largest array (in bytes) a public function agrees to allocate before it starts; larger requests are refused
+#: with a ValueError naming the sizes that caused it (instead of a MemoryError or OverflowError deep inside).
+MAX_ALLOCATION_BYTES = 8 << 30
 
 
 class RNNMemError(ValueError):
@@ -189,14 +198,94 @@ def check_positive(value: Any, name: str, *, strict: bool = True) -> float:
     return v
 
 
-def check_int(value: Any, name: str, *, minimum: int = 0) -> int:
-    """Check an integer ``>= minimum`` and return it as a Python int."""
-    if isinstance(value, bool) or not isinstance(value, (Integral, np.integer)):
+def check_int(value: Any, name: str, *, minimum: int = 0, maximum: int | None = None) -> int:
+    """Check an integer in ``[minimum, maximum]`` (bools and floats are refused) and return it as a Python int."""
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Integral, np.integer)):
         raise TypeError(f"{name} must be an integer, got {type(value).__name__} {value!r}")
     v = int(value)
-    if v < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {v}")
+    if v < minimum or (maximum is not None and v > maximum):
+        rng = f">= {minimum}" if maximum is None else f"in [{minimum}, {maximum}]"
+        raise ValueError(f"{name} must be an integer {rng}, got {v}")
     return v
+
+
+def check_bool(value: Any, name: str) -> bool:
+    """Check a boolean flag (``True``/``False`` or a numpy bool) and return it as a Python bool.
+
+    Strings, numbers and ``None`` are refused: ``"no"`` is truthy in Python, so accepting it would invert the
+    caller's intent.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{name} must be True or False, got {type(value).__name__} {value!r}")
+
+
+def check_real(value: Any, name: str, *, minimum: float | None = None, maximum: float | None = None,
+               strict_minimum: bool = False, strict_maximum: bool = False, finite: bool = True) -> float:
+    """Check a real scalar (not a bool, string or complex) within optional bounds and return it as float.
+
+    ``strict_minimum``/``strict_maximum`` make the bounds exclusive; ``finite=False`` admits ±inf (never NaN).
+    """
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, (Real, np.floating, np.integer)):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    v = float(value)
+    if np.isnan(v) or (finite and not np.isfinite(v)):
+        raise ValueError(f"{name} must be a {'finite ' if finite else ''}real number, got {value!r}")
+    if minimum is not None and (v <= minimum if strict_minimum else v < minimum):
+        raise ValueError(f"{name} must be {'>' if strict_minimum else '>='} {minimum}, got {value!r}")
+    if maximum is not None and (v >= maximum if strict_maximum else v > maximum):
+        raise ValueError(f"{name} must be {'<' if strict_maximum else '<='} {maximum}, got {value!r}")
+    return v
+
+
+def check_names(value: Any, name: str, choices: Iterable[str], *, allow_empty: bool = False) -> tuple[str, ...]:
+    """Check a collection of names drawn from ``choices`` and return it as a tuple (order kept, no duplicates).
+
+    A single string is refused rather than split into characters (``"WU"`` is not ``("W", "U")``): pass a tuple.
+    """
+    choices = tuple(choices)
+    if isinstance(value, (str, bytes)):
+        raise TypeError(f"{name} must be a sequence of names such as {choices[:2]!r}, not the string {value!r} "
+                        f"(write ({value!r},) for a single name)")
+    try:
+        names = tuple(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a sequence of names from {choices}, got {type(value).__name__}") from None
+    for n in names:
+        check_choice(n, f"{name} entry", choices)
+    if len(set(names)) != len(names):
+        raise ValueError(f"{name} names {names} contain duplicates")
+    if not names and not allow_empty:
+        raise ValueError(f"{name} is empty; expected at least one of {choices}")
+    return names
+
+
+def check_size(name: str, *dims: int, itemsize: int = 8, limit: int | None = None) -> None:
+    """Refuse an allocation of ``prod(dims)`` items before it is attempted, naming ``name`` and the sizes."""
+    limit = MAX_ALLOCATION_BYTES if limit is None else limit
+    total = itemsize
+    for d in dims:
+        total *= int(d)
+    if total > limit:
+        raise ValueError(f"{name} would allocate {total / 2**30:.3g} GiB ({' x '.join(str(int(d)) for d in dims)} "
+                         f"items of {itemsize} bytes), over the {limit / 2**30:.3g} GiB limit of one call; reduce "
+                         "the sizes, or process the data in chunks")
+
+
+def check_finite_result(a: np.ndarray, what: str, *, time_axis: int | None = None, hint: str = "") -> np.ndarray:
+    """Raise :class:`NonFiniteError` if ``a`` holds NaN or inf, naming ``what`` and the first bad (time) index.
+
+    ``hint`` says what usually causes it (an unstable model, a growing kernel...) and how to fix it.
+    """
+    if np.isfinite(a).all():
+        return a
+    if time_axis is not None:
+        step = first_nonfinite_step(a, time_axis)
+        where = f"first at time step {step}"
+    else:
+        step = None
+        where = f"first at index {tuple(int(i) for i in np.argwhere(~np.isfinite(a))[0])}"
+    raise NonFiniteError(f"{what} is not finite ({where}){'; ' + hint if hint else ''}", step=step)
 
 
 def first_nonfinite_step(a: np.ndarray, time_axis: int) -> int:

@@ -15,6 +15,7 @@ these values.
 from __future__ import annotations
 
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -77,6 +78,32 @@ def fft_convolve(kernel: np.ndarray, s: np.ndarray) -> np.ndarray:
     return np.fft.irfft(sf * kf, nfft, axis=-1)[..., :T]
 
 
+# The kernels r(t, dt) of the families: module-level functions bound with functools.partial, so that every target
+# pickles (process pools, Dask, sweep stores).
+def _exponential_kernel(c, lam, t, dt):
+    return c * np.exp(-lam * t)
+
+
+def _polynomial_kernel(c, p, al, t, dt):
+    return c * np.exp(-p * np.log1p(al * t))
+
+
+def _shift_kernel(tau, t, dt):
+    return np.where(np.abs(t / dt - tau) < 1e-9, 1.0 / dt, 0.0)
+
+
+def _sum_of_exponentials_kernel(c, lam, t, dt):
+    return np.exp(-np.multiply.outer(t, lam)) @ c
+
+
+def _airy_kernel(c, t0, al, t, dt):
+    return c * scipy.special.airy(al * (t - t0))[0]
+
+
+def _tanh_derivative(u):
+    return 1.0 - np.tanh(u) ** 2
+
+
 class LinearFunctional:
     """A linear functional H_t(x) = ∫ ρ(s)ᵀ x_{t−s} ds with ρ(t) = r(t) w (module docstring).
 
@@ -115,6 +142,11 @@ class LinearFunctional:
 
     inputs = property(lambda self: self.direction.shape[0], doc="Input dimension d.")
     outputs = property(lambda self: 1, doc="Output dimension p = 1.")
+
+    def __setstate__(self, state: dict) -> None:
+        # pickle restores arrays writeable: freeze the direction again
+        self.__dict__.update(state)
+        self.direction.flags.writeable = False
 
     def __repr__(self) -> str:
         ps = ", ".join(f"{k}={v!r}" for k, v in self.params.items())
@@ -211,7 +243,7 @@ def exponential(rate: float = 1.0, *, base: float | None = None, coef: float = 1
     else:
         lam = _check_real(rate, "rate")
         params = {"rate": lam, "coef": c}
-    return LinearFunctional("exponential", lambda t, dt: c * np.exp(-lam * t), params, direction)
+    return LinearFunctional("exponential", partial(_exponential_kernel, c, lam), params, direction)
 
 
 def polynomial(p: float, scale: float = 1.0, *, coef: float = 1.0, direction=None) -> LinearFunctional:
@@ -230,8 +262,8 @@ def polynomial(p: float, scale: float = 1.0, *, coef: float = 1.0, direction=Non
     p = check_positive(p, "p")
     al = check_positive(scale, "scale")
     c = _check_real(coef, "coef")
-    return LinearFunctional("polynomial", lambda t, dt: c * np.exp(-p * np.log1p(al * t)),
-                            {"p": p, "scale": al, "coef": c}, direction)
+    return LinearFunctional("polynomial", partial(_polynomial_kernel, c, p, al), {"p": p, "scale": al, "coef": c},
+                            direction)
 
 
 def shift(delay: int, *, direction=None) -> LinearFunctional:
@@ -248,11 +280,7 @@ def shift(delay: int, *, direction=None) -> LinearFunctional:
     direction : array (d,), optional
     """
     tau = check_int(delay, "delay", minimum=0)
-
-    def kern(t, dt):
-        return np.where(np.abs(t / dt - tau) < 1e-9, 1.0 / dt, 0.0)
-
-    return _Shift("shift", kern, {"delay": tau}, direction, continuous=False)
+    return _Shift("shift", partial(_shift_kernel, tau), {"delay": tau}, direction, continuous=False)
 
 
 def sum_of_exponentials(coefs, rates, *, direction=None) -> LinearFunctional:
@@ -266,12 +294,8 @@ def sum_of_exponentials(coefs, rates, *, direction=None) -> LinearFunctional:
     """
     c = as_array(coefs, "coefs", ndim=1)
     lam = as_array(rates, "rates", shape=(c.shape[0],))
-
-    def kern(t, dt):
-        return np.exp(-np.multiply.outer(t, lam)) @ c
-
     params = {"coefs": c.tolist(), "rates": lam.tolist()}
-    return LinearFunctional("sum_of_exponentials", kern, params, direction)
+    return LinearFunctional("sum_of_exponentials", partial(_sum_of_exponentials_kernel, c, lam), params, direction)
 
 
 def airy(shift: float = 6.0, scale: float = 1.0, *, coef: float = 1.0, direction=None) -> LinearFunctional:
@@ -292,8 +316,8 @@ def airy(shift: float = 6.0, scale: float = 1.0, *, coef: float = 1.0, direction
     t0 = _check_real(shift, "shift")
     al = check_positive(scale, "scale")
     c = _check_real(coef, "coef")
-    return LinearFunctional("airy", lambda t, dt: c * scipy.special.airy(al * (t - t0))[0],
-                            {"shift": t0, "scale": al, "coef": c}, direction)
+    return LinearFunctional("airy", partial(_airy_kernel, c, t0, al), {"shift": t0, "scale": al, "coef": c},
+                            direction)
 
 
 # ----------------------------------------------------------------------------------------------- nonlinear
@@ -341,7 +365,7 @@ def teacher(rnn) -> Teacher:
 
 
 _OUTER = {
-    "tanh": (np.tanh, lambda u: 1.0 - np.tanh(u) ** 2),
+    "tanh": (np.tanh, _tanh_derivative),
     "sin": (np.sin, np.cos),
 }
 

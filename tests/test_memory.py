@@ -447,6 +447,23 @@ def test_fit_decay_matches_polyfit_and_handles_zeros():
     assert set(q) == {"r2_exponential", "r2_polynomial", "rss_exponential", "rss_polynomial"}
 
 
+def test_fit_decay_margin_turns_near_ties_exponential():
+    t = np.arange(0.0, 40.0, 0.5)
+    # two exponential modes whose crossover lies in the window: convex on a semilog plot, so the power fit wins
+    # narrowly (RSS_exp / RSS_pol = 3.76)
+    M = np.exp(-t) + 1e-3 * np.exp(-0.5 * t)
+    plain = rm.fit_decay(t, M, window=(5.0, 30.0))
+    ratio = plain.rss_exponential / plain.rss_polynomial
+    assert plain.kind == "polynomial" and 3.7 < ratio < 3.8
+    lenient = rm.fit_decay(t, M, window=(5.0, 30.0), margin=10.0)
+    assert lenient.kind == "exponential"
+    assert rm.fit_decay(t, M, window=(5.0, 30.0), margin=3.7).kind == "polynomial"
+    # the fits themselves do not depend on the margin
+    assert lenient.rate == plain.rate and lenient.rss_polynomial == plain.rss_polynomial
+    # an exact power law stays polynomial for any sensible margin (its power fit is exact to rounding)
+    assert rm.fit_decay(t, (1 + t) ** -10.0, window=(1.0, 8.0), margin=1e6).kind == "polynomial"
+
+
 def test_fit_decay_errors():
     t = np.arange(10.0)
     with pytest.raises(ValueError, match="at least 4 positive finite values"):
@@ -459,6 +476,8 @@ def test_fit_decay_errors():
         rm.fit_decay(t, np.ones(10), window=(5.0, 1.0))
     with pytest.raises(ValueError, match="t must be >= 0"):
         rm.fit_decay(t - 5, np.ones(10))
+    with pytest.raises(ValueError, match="margin must be >= 1"):
+        rm.fit_decay(t, np.exp(-t), margin=0.5)
 
 
 # ----------------------------------------------------------------------------------------------- identity map

@@ -168,6 +168,21 @@ def test_interpolant_is_the_weighted_min_norm_solution(seed, N, extra, s2):
     assert w(Li + 1e-3 * v) >= w(Li) * (1 - 1e-12)
 
 
+def test_interpolant_many_right_hand_sides_equal_one_at_a_time():
+    rng = np.random.default_rng(3)
+    N, J, K = 5, 11, 4
+    X, Y, L0s = rng.standard_normal((N, J)), rng.standard_normal((N, K)), rng.standard_normal((J, K))
+    rho2 = ntk.lag_weights(J, 0.7)
+    cols = lambda f: np.stack([f(k) for k in range(K)], axis=1)  # noqa: E731
+    one = ntk.interpolant
+    assert rel_err(one(X, Y, rho2, L0s), cols(lambda k: one(X, Y[:, k], rho2, L0s[:, k]))) < 1e-12
+    assert rel_err(one(X, Y, rho2), cols(lambda k: one(X, Y[:, k], rho2))) < 1e-12
+    assert rel_err(one(X, Y[:, 0], rho2, L0s), cols(lambda k: one(X, Y[:, 0], rho2, L0s[:, k]))) < 1e-12
+    assert rel_err(one(X, Y, rho2, L0s[:, 0]), cols(lambda k: one(X, Y[:, k], rho2, L0s[:, 0]))) < 1e-12
+    with pytest.raises(ValueError, match="columns"):
+        ntk.interpolant(X, Y, rho2, L0s[:, :2])
+
+
 def test_interpolant_validation():
     with pytest.raises(ValueError, match="rho2"):
         ntk.interpolant(np.ones((2, 3)), np.ones(2), [1.0, 0.0, 1.0])

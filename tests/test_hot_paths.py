@@ -1,5 +1,5 @@
 """Fast paths of the library against slow references: linear outputs by FFT (RNN.convolve), the baby-step
-giant-step Markov parameters, the fused Krylov kernel and the in-place GD update of the NTK module."""
+giant-step Markov parameters, the fused Krylov kernel and the gradient descent of the NTK module that uses it."""
 
 from __future__ import annotations
 
@@ -126,7 +126,7 @@ def _gd_reference(model, X, y, lr, steps):
 
 
 def test_ntk_gd_unchanged():
-    """ntk.gd (fused Krylov pass, in-place ∇_W update by one GEMM) against the plain formulas. Error model: O(n J ε)
+    """ntk.gd (fused Krylov pass, in-place update) against the plain formulas. Error model: O(n J ε)
     relative rounding per step, accumulated over the steps; safety factor 100."""
     n, J, N, steps = 48, 6, 10, 15
     model = ntk.init(n, 0.8, rng=0)

@@ -7,6 +7,7 @@ and what was expected.
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterable, Sequence
 from numbers import Integral, Real
 from typing import Any
@@ -29,6 +30,12 @@ __all__ = [
     "check_size",
     "check_finite_result",
     "first_nonfinite_step",
+    "MISSING",
+    "DEPRECATED_UNTIL",
+    "deprecation_message",
+    "deprecated_kwarg",
+    "renamed_kwarg",
+    "check_no_kwargs",
 ]
 
 #: the largest array (in bytes) a public function agrees to allocate before it starts; larger requests are refused
@@ -296,3 +303,73 @@ def first_nonfinite_step(a: np.ndarray, time_axis: int) -> int:
     other = tuple(i for i in range(a.ndim) if i != time_axis)
     per_step = bad.any(axis=other)
     return int(np.argmax(per_step))
+
+
+# ----------------------------------------------------------------------------------------------- deprecations
+#: the release in which deprecated names are removed
+DEPRECATED_UNTIL = "0.3"
+
+
+class _Missing:
+    """The type of :data:`MISSING`: an argument that was not passed (distinct from ``None``, a valid value)."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __reduce__(self):
+        return (_Missing, ())
+
+
+#: returned by :func:`deprecated_kwarg` when the old keyword was not passed; also the default of a renamed
+#: parameter, so that passing both names can be detected
+MISSING = _Missing()
+
+
+def deprecation_message(old: str, new: str) -> str:
+    """The one message form of every deprecation: "`old` is deprecated and will be removed in rnnmem 0.3; use
+    `new`"."""
+    return f"`{old}` is deprecated and will be removed in rnnmem {DEPRECATED_UNTIL}; use `{new}`"
+
+
+def deprecated_kwarg(kwargs: dict, old: str, new: str, *, stacklevel: int = 3) -> Any:
+    """Pop the deprecated keyword ``old`` from ``kwargs`` (a public function's ``**kwargs``).
+
+    Returns its value after a ``DeprecationWarning`` in the form of :func:`deprecation_message`, or
+    :data:`MISSING` when ``old`` was not passed. ``stacklevel=3`` points the warning at the caller of the public
+    function that calls this helper directly.
+    """
+    if old not in kwargs:
+        return MISSING
+    value = kwargs.pop(old)
+    warnings.warn(deprecation_message(old, new), DeprecationWarning, stacklevel=stacklevel)
+    return value
+
+
+def renamed_kwarg(kwargs: dict, old: str, new: str, value: Any, *, default: Any = MISSING,
+                  stacklevel: int = 4) -> Any:
+    """The value of a renamed parameter ``new`` whose old name ``old`` may still arrive in ``kwargs``.
+
+    ``value`` is what was passed as ``new`` (:data:`MISSING` when nothing was: give ``new`` that default in the
+    signature). Passing both names raises ``TypeError``; passing only ``old`` warns (:func:`deprecated_kwarg`);
+    passing neither returns ``default``.
+    """
+    old_value = deprecated_kwarg(kwargs, old, new, stacklevel=stacklevel)
+    if old_value is MISSING:
+        return default if value is MISSING else value
+    if value is not MISSING:
+        raise TypeError(f"got both `{new}` and its deprecated alias `{old}`; pass `{new}` only")
+    return old_value
+
+
+def check_no_kwargs(kwargs: dict, where: str) -> None:
+    """Refuse keywords left in ``kwargs`` after the deprecated aliases were taken out (a misspelt argument)."""
+    if kwargs:
+        names = ", ".join(sorted(map(str, kwargs)))
+        raise TypeError(f"{where}() got unexpected keyword argument(s): {names}")

@@ -7,8 +7,9 @@ and what was expected.
 
 from __future__ import annotations
 
+import contextlib
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -24,6 +25,7 @@ __all__ = [
     "check_labels",
     "check_callable",
     "check_pair",
+    "shape_source",
     "check_choice",
     "check_positive",
     "check_int",
@@ -248,6 +250,18 @@ def check_pair(value: Any, name: str, **bounds: Any) -> tuple[float, float]:
         raise TypeError(f"{name} must be a pair (a, b) of real numbers, got {type(value).__name__} {value!r:.60}")
     a, b = value
     return check_real(a, f"{name}[0]", **bounds), check_real(b, f"{name}[1]", **bounds)
+
+
+@contextlib.contextmanager
+def shape_source(note: str) -> Iterator[None]:
+    """Append ``note`` (e.g. "the hidden width m = 4 comes from W") to a shape-mismatch ValueError raised inside, so
+    that the message names both arguments of the mismatch."""
+    try:
+        yield
+    except ValueError as exc:
+        if isinstance(exc, NonFiniteError) or "has shape" not in str(exc):
+            raise
+        raise ValueError(f"{exc}; {note}") from None
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:

@@ -20,6 +20,7 @@ Parameters are the entries ``weight_ih_l{ℓ}`` (G·H, d_ℓ), ``weight_hh_l{ℓ
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -39,7 +40,7 @@ from rnnmem._validate import (
     check_bool,
     check_choice,
     check_int,
-    check_positive,
+    check_real,
     check_size,
 )
 from rnnmem.rnn import _blas_threads, _check_states, _workspace
@@ -271,10 +272,12 @@ class _TorchLayout(Frozen):
         d = check_int(inputs, "inputs", minimum=1)
         L = check_int(layers, "layers", minimum=1)
         bias = check_bool(bias, "bias")
-        k = 1.0 / np.sqrt(H) if scale is None else check_positive(scale, "scale", strict=False)
         G = _GATES[cls.kind]
         check_size(f"{cls.__name__}.random(hidden={H}, inputs={d}, layers={L})",
                    G * H * (d + H + 2) + (L - 1) * G * H * (2 * H + 2))
+        # U(−k, k) needs 2k in the float range
+        k = 1.0 / math.sqrt(H) if scale is None else check_real(scale, "scale", minimum=0.0,
+                                                                 maximum=np.finfo(np.float64).max / 2)
         gen = as_rng(rng)
         out = {}
         for layer in range(L):
@@ -297,7 +300,8 @@ class _TorchLayout(Frozen):
                                 f"{type(h0).__name__}")
             h0, c0 = h0
         hs = []
-        for name, v in (("h0", h0), ("c0", c0)):
+        names = ("h0[0] (h0)", "h0[1] (c0)") if self.kind == "lstm" else ("h0", "c0")
+        for name, v in zip(names, (h0, c0), strict=True):
             if v is None:
                 hs.append(np.zeros((L, B, H)))
                 continue
@@ -386,7 +390,8 @@ class _TorchLayout(Frozen):
         dC0 = np.empty((L, B, H))
         grads: dict[str, np.ndarray] = {}
         ones = np.ones(T * B)
-        with _blas_threads("blas", B, max(H, G // 2)):
+        # an overflow is reported as NonFiniteError (check_finite) or returned raw: no RuntimeWarning on the way
+        with _blas_threads("blas", B, max(H, G // 2)), np.errstate(over="ignore", invalid="ignore"):
             for layer in range(L - 1, -1, -1):
                 inp, gi, h, aux, aux2 = saved[layer]
                 w_ih = self._params[f"weight_ih_l{layer}"]
@@ -423,7 +428,7 @@ class _TorchLayout(Frozen):
             bad = [n for n, v in grads.items() if not np.isfinite(v).all()]
             if bad or not np.isfinite(gx).all():
                 raise NonFiniteError(f"backpropagated gradients became non-finite (blocks {bad or ['x']}): the model "
-                                     "explodes backwards, or dy (the output gradient) is too large; pass "
+                                     "explodes backwards, or dy (the output gradient) or h0 is too large; pass "
                                      "check_finite=False to get the raw values")
         ordered = {n: grads[n] for n in param_names(self.kind, L, self.bias)}
         if squeeze:

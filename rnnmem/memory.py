@@ -50,6 +50,7 @@ __all__ = [
     "exact_memory",
     "fit_decay",
     "candidate_inputs",
+    "continuous_kernel",
     "KINDS",
     "NORMALIZATIONS",
     "DEFAULT_AMPLITUDES",
@@ -242,8 +243,12 @@ def _accepts_dt(model) -> bool:
 def _call_model(model, X, dt=None):
     """Evaluate model on X (B, T, d) in one call (passing ``dt`` when given); validate a (B, T, p) finite
     output."""
-    y = as_array(model(X) if dt is None else model(X, dt=dt), "the model's output model(x)", finite=False,
-                 copy=False, allow_empty=True)
+    try:
+        out = model(X) if dt is None else model(X, dt=dt)
+    except NonFiniteError as exc:
+        raise NonFiniteError(f"the model's outputs are non-finite for some memory-probing input ({exc}); the model "
+                             "explodes at large amplitudes: pass smaller amplitudes=", step=exc.step) from None
+    y = as_array(out, "the model's output model(x)", finite=False, copy=False, allow_empty=True)
     B, T = X.shape[:2]
     if y.ndim != 3 or y.shape[:2] != (B, T):
         raise ValueError(f"model must map inputs (B, T, d) = {X.shape} to outputs (B, T, p); it returned "
@@ -533,6 +538,7 @@ def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = 
         ``method`` is "markov", "expm" or "v-dynamics".
     """
     T = check_int(T, "T", minimum=1)
+    check_size(f"exact_memory(T={T})", T)
     check_choice(normalize, "normalize", NORMALIZATIONS)
     continuous = check_bool(continuous, "continuous")
     substeps = check_int(substeps, "substeps", minimum=1, maximum=MAX_SUBSTEPS)
@@ -726,8 +732,7 @@ class DecayFit:
     def quality(self) -> dict[str, Any]:
         """Both fits' R² and RSS as a dict."""
         return {"r2_exponential": self.r2_exponential, "r2_polynomial": self.r2_polynomial,
-                "rss_exponential": self.rss_exponential, "rss_polynomial": self.rss_polynomial,
-                "ambiguous": self.ambiguous}
+                "rss_exponential": self.rss_exponential, "rss_polynomial": self.rss_polynomial}
 
 
 def _lsq_line(xv, yv):
@@ -803,6 +808,8 @@ def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = N
     min_points = check_int(min_points, "min_points", minimum=3)
     margin = check_real(margin, "margin", minimum=1.0)
     tie = check_real(tie, "tie", minimum=1.0)
+    if not np.isfinite(scale * t.max()):
+        raise ValueError(f"scale={scale:g} times the largest t ({t.max():g}) overflows; use a smaller scale")
     if (t < 0).any():
         raise ValueError("t must be >= 0 (times of a memory function)")
     ok = np.isfinite(M) & (M > 0)

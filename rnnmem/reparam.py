@@ -127,9 +127,8 @@ class Transform:
         w = as_array(w, "w", ndim=None, allow_empty=True)
         with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
             out = fn(w)
-        return check_finite_result(out, f"{what} for f={self.name!r}",
-                                   hint="w is outside the map's finite range (e.g. w = 0 for 'inverse', w > 709 "
-                                        "for 'exp')")
+        return check_finite_result(out, what, hint=f"f={self.name!r}: w is outside the map's finite range (e.g. "
+                                                   "w = 0 for 'inverse', w > 709 for 'exp')")
 
     def __call__(self, w) -> np.ndarray:
         """f(w), element-wise, for finite real w of any shape (a new array).
@@ -161,8 +160,8 @@ class Transform:
         if self.name == "inverse":
             return 1.0 / lam
         if np.any(lam > 1.0 / self.b):
-            raise ValueError(f"f='best' with b={self.b:g} takes values in (0, {1.0 / self.b:g}]; got rates "
-                             f"up to {lam.max():g}")
+            raise ValueError(f"f='best' with b={self.b:g} takes values in (0, {1.0 / self.b:g}]; got lam (the "
+                             f"rates) up to {lam.max():g}")
         return np.sqrt(np.maximum(1.0 / lam - self.b, 0.0) / self.a)
 
     def gradient_ratio(self, w) -> np.ndarray:
@@ -257,7 +256,8 @@ class ReparamRNN(_FrozenModel):
         m = w.shape[0]
         if P is not None:
             P = as_array(P, "P", shape=(m, m))
-        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt)
+        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt,
+                                                            source=f"w (shape {w.shape})")
         try:
             f(w)
         except NonFiniteError as exc:

@@ -40,6 +40,7 @@ from rnnmem._validate import (
     check_size,
     first_nonfinite_step,
     renamed_kwarg,
+    shape_source,
 )
 
 __all__ = ["RNN", "Gradients", "CELLS", "ACTIVATIONS", "LOSSES", "simulate_stack"]
@@ -340,14 +341,18 @@ def _markov_bsgs(A, U, C, T: int) -> np.ndarray:
     return np.ascontiguousarray(L.reshape(n, p, Q, d).transpose(2, 0, 1, 3).reshape(Q * n, p, d)[:T])
 
 
-def _validate_blocks(m: int, U, b, C, D, cell, activation, dt):
-    """The validation shared by every cell model: U (m, d), b (m,), C (p, m), D (p, d) or None, the names and dt."""
+def _validate_blocks(m: int, U, b, C, D, cell, activation, dt, source: str = "W"):
+    """The validation shared by every cell model: U (m, d), b (m,), C (p, m), D (p, d) or None, the names and dt.
+
+    ``source`` names the argument that fixed the hidden width m (W, or w of a reparameterised model), so that a
+    shape mismatch names both sides."""
     cell = check_choice(cell, "cell", CELLS)
     activation = check_choice(activation, "activation", ACTIVATIONS)
     dt = check_dt(dt, "dt")
-    U = as_array(U, "U", shape=(m, None))
-    b = as_array(b, "b", shape=(m,))
-    C = as_array(C, "C", shape=(None, m))
+    with shape_source(f"the hidden width m = {m} comes from {source}"):
+        U = as_array(U, "U", shape=(m, None))
+        b = as_array(b, "b", shape=(m,))
+        C = as_array(C, "C", shape=(None, m))
     if D is not None:
         D = as_array(D, "D", shape=(C.shape[0], U.shape[1]))
     return U, b, C, D, cell, activation, dt
@@ -423,7 +428,8 @@ class RNN(_FrozenModel):
         m = W.shape[0]
         if W.shape != (m, m):
             raise ValueError(f"W must be square (m, m), got shape {W.shape}")
-        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt)
+        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt,
+                                                            source=f"W (shape {W.shape})")
         self._freeze(W=W, U=U, b=b, C=C, D=D, cell=cell, activation=activation, dt=dt)
 
     # ------------------------------------------------------------------ fields
@@ -592,7 +598,9 @@ class RNN(_FrozenModel):
 
     def _backward(self, X, squeeze, s, dz, dY, check_finite):
         B, T, d = X.shape
-        with _gemm_threads(T * B * self.hidden * max(self.hidden, d, self.outputs)):
+        # an overflow is reported as NonFiniteError (check_finite) or returned raw: no RuntimeWarning on the way
+        with _gemm_threads(T * B * self.hidden * max(self.hidden, d, self.outputs)), \
+                np.errstate(over="ignore", invalid="ignore"):
             return self._backward_products(X, squeeze, s, dz, dY, check_finite)
 
     def _backward_products(self, X, squeeze, s, dz, dY, check_finite):

@@ -42,6 +42,7 @@ from rnnmem._validate import (
     check_positive,
     check_size,
     first_nonfinite_step,
+    shape_source,
 )
 from rnnmem.gated import NamedGradients
 from rnnmem.reparam import Transform, transform
@@ -94,8 +95,9 @@ class DiagonalSSM(Frozen):
     def __init__(self, lam, B, C, D=None):
         lam = as_complex_array(lam, "lam", ndim=1)
         N = lam.shape[0]
-        B = as_complex_array(B, "B", shape=(N, None))
-        C = as_complex_array(C, "C", shape=(None, N))
+        with shape_source(f"the number of states N = {N} comes from lam (shape {lam.shape})"):
+            B = as_complex_array(B, "B", shape=(N, None))
+            C = as_complex_array(C, "C", shape=(None, N))
         if D is not None:
             D = as_array(D, "D", shape=(C.shape[0], B.shape[1]))
         self._freeze(lam=lam, B=B, C=C, D=D)
@@ -458,12 +460,13 @@ class S4D(_ParamSSM):
         f = transform(f)
         w = as_array(w, "w", ndim=1)
         N = w.shape[0]
-        theta = as_array(theta, "theta", shape=(N,))
-        log_dt = as_array(log_dt, "log_dt", ndim=(0, 1))
-        if log_dt.ndim == 1 and log_dt.shape != (N,):
-            raise ValueError(f"log_dt has shape {log_dt.shape}, expected () or ({N},)")
-        B = as_complex_array(B, "B", shape=(N, None))
-        C = as_complex_array(C, "C", shape=(None, N))
+        with shape_source(f"the number of states N = {N} comes from w (shape {w.shape})"):
+            theta = as_array(theta, "theta", shape=(N,))
+            log_dt = as_array(log_dt, "log_dt", ndim=(0, 1))
+            if log_dt.ndim == 1 and log_dt.shape != (N,):
+                raise ValueError(f"log_dt has shape {log_dt.shape}, expected () or ({N},)")
+            B = as_complex_array(B, "B", shape=(N, None))
+            C = as_complex_array(C, "C", shape=(None, N))
         if D is not None:
             D = as_array(D, "D", shape=(C.shape[0], B.shape[1]))
         try:
@@ -563,10 +566,11 @@ class LRU(_ParamSSM):
         f = transform(f)
         nu = as_array(nu, "nu", ndim=1)
         N = nu.shape[0]
-        theta = as_array(theta, "theta", shape=(N,))
-        gamma = as_array(gamma, "gamma", shape=(N,))
-        B = as_complex_array(B, "B", shape=(N, None))
-        C = as_complex_array(C, "C", shape=(None, N))
+        with shape_source(f"the number of states N = {N} comes from nu (shape {nu.shape})"):
+            theta = as_array(theta, "theta", shape=(N,))
+            gamma = as_array(gamma, "gamma", shape=(N,))
+            B = as_complex_array(B, "B", shape=(N, None))
+            C = as_complex_array(C, "C", shape=(None, N))
         if D is not None:
             D = as_array(D, "D", shape=(C.shape[0], B.shape[1]))
         try:

@@ -23,6 +23,7 @@ import scipy.special
 
 from rnnmem._validate import (
     MISSING,
+    NonFiniteError,
     as_array,
     as_rng,
     as_sequence_input,
@@ -238,7 +239,11 @@ class LinearFunctional:
             L = dt * self.kernel(dt * np.arange(T), dt)
         check_finite_result(s, "the projected input wᵀx", time_axis=1, hint="x is too large")
         check_finite_result(L, "the grid kernel Δt·r(kΔt)", time_axis=0, hint=f"dt={dt:g} is too large")
-        y = fft_convolve(L, s)[..., None]
+        try:
+            y = fft_convolve(L, s)[..., None]
+        except NonFiniteError as exc:
+            raise NonFiniteError(f"the outputs overflow (first at time step {exc.step}): x, or the kernel of {self!r}, "
+                                 "is too large", step=exc.step) from None
         return y[0] if squeeze else y
 
 
@@ -339,7 +344,10 @@ def sum_of_exponentials(coefs, rates, *, direction=None) -> LinearFunctional:
     direction : array (d,), optional
     """
     c = as_array(coefs, "coefs", ndim=1)
-    lam = as_array(rates, "rates", shape=(c.shape[0],))
+    lam = as_array(rates, "rates", ndim=1)
+    if lam.shape != c.shape:
+        raise ValueError(f"coefs and rates must have the same length (one rate per coefficient), got coefs of "
+                         f"shape {c.shape} and rates of shape {lam.shape}")
     params = {"coefs": c.tolist(), "rates": lam.tolist()}
     return LinearFunctional("sum_of_exponentials", partial(_sum_of_exponentials_kernel, c, lam), params, direction)
 

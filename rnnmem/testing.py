@@ -66,9 +66,10 @@ def _rnns(draw, hidden, inputs, outputs, cells, activations, feedthrough, weight
     C = draw(hnp.arrays(np.float64, (p, m), elements=el))
     ft = draw(feedthrough) if isinstance(feedthrough, st.SearchStrategy) else feedthrough
     D = draw(hnp.arrays(np.float64, (p, d), elements=el)) if ft else None
+    cell = draw(st.sampled_from(cells))
+    activation = draw(st.sampled_from(activations))
     step = draw(dt) if isinstance(dt, st.SearchStrategy) else dt
-    return RNN(W, U, b, C, D, cell=draw(st.sampled_from(cells)), activation=draw(st.sampled_from(activations)),
-               dt=float(step))
+    return RNN(W, U, b, C, D, cell=cell, activation=activation, dt=float(step))
 
 
 def rnns(

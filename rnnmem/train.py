@@ -254,7 +254,8 @@ class FitResult:
         return float(h[-1]) if len(h) else float("nan")
 
     def epochs_to(self, threshold: float) -> int | None:
-        """First epoch (1-based) whose monitored loss is <= ``threshold``, or None if never."""
+        """First epoch (1-based) whose monitored loss is <= ``threshold`` (a real number), or None if never."""
+        threshold = check_real(threshold, "threshold", finite=False)
         h = self.history.get("val_loss")
         h = self.history["loss"] if h is None or len(h) == 0 else h
         hit = np.flatnonzero(np.asarray(h) <= threshold)
@@ -436,7 +437,8 @@ def fit(
             try:
                 value, grads = model.loss_and_grad(X[idx], Y[idx], loss=loss, power=power)
             except NonFiniteError as exc:
-                raise NonFiniteError(f"training diverged at epoch {epoch}, batch {i + 1}: {exc}") from exc
+                raise NonFiniteError(f"training diverged at epoch {epoch}, batch {i + 1} (lower lr or set clip): "
+                                     f"{exc}") from exc
             g = _as_grad_dict(grads)
             g = {k: _as_block(g[k]) if np.iscomplexobj(params[k]) else np.asarray(g[k], dtype=np.float64)
                  for k in names}

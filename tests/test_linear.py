@@ -244,7 +244,7 @@ def test_bptt_gain_is_norm_of_powers(seed, m, cell):
 @given(seed=st.integers(0, 2**31 - 1), act=st.sampled_from(["tanh", "linear", "relu"]),
        cell=st.sampled_from(["elman", "euler"]))
 def test_trajectory_gain_and_lyapunov_against_finite_difference_jacobians(seed, act, cell):
-    rnn = rm.RNN.random(5, inputs=2, activation=act, cell=cell, dt=0.4, sigma=1.0, bias=0.3, rng=seed)
+    rnn = rm.RNN.random(5, inputs=2, activation=act, cell=cell, dt=0.4, sigma2=1.0, bias=0.3, rng=seed)
     x = np.random.default_rng(seed + 1).standard_normal((40, 2))
     Js = nl.jacobians(rnn, x)
     g = linear.trajectory_gain(rnn, x, 10)

@@ -44,17 +44,30 @@ def test_forward_and_bptt_equal_reference(data, variant):
     model = data.draw(rnns(hidden=st.integers(1, 6)))
     x = data.draw(inputs_for(model, batch=st.integers(1, 3), time=st.integers(1, 9)))
     dy = data.draw(hnp.arrays(np.float64, x.shape[:2] + (model.outputs,), elements=finite_floats(2.0)))
-    y_ref, h_ref, _ = naive.forward(*ref_args(model), x, model.cell, model.activation, model.dt)
+    y_ref, h_ref, z_ref = naive.forward(*ref_args(model), x, model.cell, model.activation, model.dt)
     assert rel_err(model(x), y_ref) <= 1e-12
     assert rel_err(model.states(x), h_ref) <= 1e-12
     g = model.vjp(x, dy)
     g_ref = naive.vjp(*ref_args(model), x, dy, model.cell, model.activation, model.dt)
+    tol = grad_tolerance(model.activation, z_ref)
     for name in ("W", "U", "b", "C", "x"):
-        assert rel_err(getattr(g, name), g_ref[name]) <= 1e-12, name
+        assert rel_err(getattr(g, name), g_ref[name]) <= tol, name
     if model.D is None:
         assert g.D is None
     else:
-        assert rel_err(g.D, g_ref["D"]) <= 1e-12
+        assert rel_err(g.D, g_ref["D"]) <= tol
+
+
+def grad_tolerance(activation, Z, base=1e-12):
+    """Error model of the gradients' comparison: σ'(z) = 1 − tanh(z)² from a tanh rounded to ε (kernel and reference
+    may round tanh differently by an ulp) has relative error ≈ 2ε·tanh²/(1 − tanh²) = 2ε·sinh²(z), which grows in
+    saturation; each of the T steps of a backpropagated path carries one such factor. Beyond |z| ≈ 19 tanh rounds to
+    ±1 and σ' is exactly 0 in both (capped). Other activations have exact derivatives (0, 1)."""
+    if activation != "tanh":
+        return base
+    T = Z.shape[1]
+    kappa = float((np.sinh(np.minimum(np.abs(Z), 19.0)) ** 2).max())
+    return base * (1.0 + T * kappa)
 
 
 @pytest.mark.parametrize("cell", rm.rnn.CELLS)
@@ -64,7 +77,7 @@ def test_wide_models_equal_reference(cell, activation, variant):
     rng = np.random.default_rng(3)
     for m in (1, 7, rm.rnn.BLAS_MIN_HIDDEN + 3):
         model = rm.RNN.random(m, 2, 3, cell=cell, activation=activation, dt=0.2, bias=0.3, feedthrough=True,
-                              sigma=0.8, rng=int(rng.integers(1 << 30)))
+                              sigma2=0.64, rng=int(rng.integers(1 << 30)))
         x = rng.normal(size=(9, 13, 2))
         dy = rng.normal(size=(9, 13, 3))
         y_ref, _, _ = naive.forward(*ref_args(model), x, cell, activation, 0.2)
@@ -243,7 +256,7 @@ def _torch_reference(model, x, dy):
 
 
 def test_elman_tanh_is_torch_rnn(record_property, capsys):
-    model = rm.RNN.random(7, 3, 2, bias=0.5, sigma=1.2, rng=11)
+    model = rm.RNN.random(7, 3, 2, bias=0.5, sigma2=1.44, rng=11)
     rng = np.random.default_rng(12)
     x = rng.normal(size=(4, 25, 3))
     dy = rng.normal(size=(4, 25, 2))
@@ -376,7 +389,7 @@ def test_bad_inputs_raise_naming_the_argument():
         model.loss_and_grad(np.zeros((2, 5, 2)), np.zeros((2, 5, 1)), loss="l1")
     with pytest.raises(ValueError, match=r"labels must lie in 0..0"):
         model.loss_and_grad(np.zeros((2, 5, 2)), np.array([0, 1]), loss="cross_entropy")
-    with pytest.raises(ValueError, match="integer labels of shape"):
+    with pytest.raises(TypeError, match="integer class labels of shape"):
         model.loss_and_grad(np.zeros((2, 5, 2)), np.array([0.0, 0.0]), loss="cross_entropy")
     with pytest.raises(ValueError, match="markov\\(\\) needs activation='linear'"):
         model.markov(3)

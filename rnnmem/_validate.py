@@ -169,8 +169,9 @@ def as_array(
                 )
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} is empty ({_describe(arr)}); every axis must have length >= 1")
-    out = np.array(arr, dtype=np.float64, order="C", copy=True) if copy else np.ascontiguousarray(
-        arr, dtype=np.float64
+    # (np.ascontiguousarray would turn a 0-d array into shape (1,))
+    out = np.array(arr, dtype=np.float64, order="C", copy=True) if copy else np.asarray(
+        arr, dtype=np.float64, order="C"
     )
     if finite and not np.isfinite(out).all():
         bad = np.argwhere(~np.isfinite(out))[0]

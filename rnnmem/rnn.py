@@ -544,7 +544,8 @@ class RNN(_FrozenModel):
     def _readout(self, X, s):
         B, T, d = X.shape
         m, p = self.hidden, self.outputs
-        with _gemm_threads(T * B * p * max(m, d)):
+        # an overflow is reported by the caller (check_finite) or returned raw: no RuntimeWarning on the way
+        with _gemm_threads(T * B * p * max(m, d)), np.errstate(over="ignore", invalid="ignore"):
             y = np.dot(s.reshape(T * B, m), self._C.T).reshape(T, B, p).transpose(1, 0, 2)
             if self._D is not None:
                 y = y + X @ self._D.T

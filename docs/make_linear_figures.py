@@ -44,8 +44,8 @@ def linear_measures():
     print(f"Fisher: normal sum = {linear.fisher_memory(Wn, Q[:, 0], 3000).sum():.10f}, "
           f"amplifying delay-line sum = {linear.fisher_memory(chain, e1, 3000).sum():.4f} (bound m = {m})")
     # gains
-    Wg = rm.RNN.random(50, sigma=1.3, rng=2).W
-    rnn = rm.RNN.random(50, sigma=1.3, rng=2)
+    Wg = rm.RNN.random(50, sigma2=1.69, rng=2).W
+    rnn = rm.RNN.random(50, sigma2=1.69, rng=2)
     x = np.random.default_rng(3).standard_normal((2000, 1))
     g_lin = linear.bptt_gain(Wg, 60)
     g_traj = linear.trajectory_gain(rnn, x[:300], 60)

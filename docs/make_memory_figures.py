@@ -42,7 +42,7 @@ def main() -> None:
     # (b) a tanh RNN trained on ρ(t) = (1 + 0.1 t)^-1.5 (the repo's polynomial family)
     target = tg.polynomial(1.5, scale=0.1)
     x = tg.sample_inputs(256, 100, rng=0)
-    rnn0 = rm.RNN.random(16, cell="euler", activation="tanh", dt=1.0, sigma=0.5, rng=1)
+    rnn0 = rm.RNN.random(16, cell="euler", activation="tanh", dt=1.0, sigma2=0.25, rng=1)
     res = rm.fit(rnn0, x, target(x), epochs=100, lr=0.01, batch_size=64, rng=2, progress=False)
     rnn = res.model
     print(f"(b) trained tanh RNN: final training MSE {res.history['loss'][-1]:.4f}, spectral abscissa of W "

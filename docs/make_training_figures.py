@@ -35,7 +35,7 @@ def main() -> None:
         y = f(x)
         for kind in ("direct", "softplus"):
             if kind == "direct":
-                model = rm.RNN.random(8, cell="euler", activation="tanh", sigma=0.5, rng=1)
+                model = rm.RNN.random(8, cell="euler", activation="tanh", sigma2=0.25, rng=1)
             else:
                 model = ReparamRNN.random(8, f="softplus", rates=(0.5, 1.5), rng=1)
             model = model.replace(U=0.1 * model.U, C=10 * model.C)

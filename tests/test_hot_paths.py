@@ -31,7 +31,7 @@ def convolve_tolerance(model, x):
 @pytest.mark.parametrize("cell", rm.rnn.CELLS)
 @pytest.mark.parametrize(("m", "d", "p", "B", "T"), [(1, 1, 1, 1, 1), (5, 2, 3, 3, 257), (24, 1, 2, 2, 3000)])
 def test_convolve_equals_the_recurrence(cell, m, d, p, B, T):
-    model = rm.RNN.random(m, d, p, cell=cell, activation="linear", dt=0.3, sigma=0.8, bias=0.5, feedthrough=True,
+    model = rm.RNN.random(m, d, p, cell=cell, activation="linear", dt=0.3, sigma2=0.64, bias=0.5, feedthrough=True,
                           rng=m + T)
     x = np.random.default_rng(T).normal(size=(B, T, d))
     y = model(x)
@@ -45,7 +45,7 @@ def test_convolve_tolerance_catches_a_wrong_kernel(monkeypatch):
     """Mutation: Markov parameters off by a relative 1e-9 fail the error model."""
     from rnnmem import rnn as rnn_module
 
-    model = rm.RNN.random(8, 1, 1, activation="linear", sigma=0.8, bias=0.3, rng=0)
+    model = rm.RNN.random(8, 1, 1, activation="linear", sigma2=0.64, bias=0.3, rng=0)
     x = np.random.default_rng(1).normal(size=(2, 500, 1))
     real = rnn_module._markov_bsgs
     monkeypatch.setattr(rnn_module, "_markov_bsgs", lambda *a: real(*a) * (1 + 1e-9))

@@ -184,7 +184,7 @@ def test_estimator_check_catches_a_relative_error_of_1e_5():
 
 
 def test_linear_exact_argmax_attains_the_sup():
-    rnn = rm.RNN.random(4, inputs=3, outputs=2, cell="elman", activation="linear", sigma=0.8, rng=3)
+    rnn = rm.RNN.random(4, inputs=3, outputs=2, cell="elman", activation="linear", sigma2=0.64, rng=3)
     ex = mem.exact_memory(rnn, 15)
     L = rnn.markov(15)
     attained = np.abs(np.einsum("kpd,kd->kp", L, ex.argmax_x)).max(axis=1) / rnn.dt
@@ -245,7 +245,7 @@ def test_euler_memory_converges_to_continuous_at_rate_dt():
 @pytest.mark.parametrize("bias", [0.0, 0.4])
 def test_v_dynamics_equal_estimator(cell, activation, bias):
     rnn = rm.RNN.random(5, inputs=2, outputs=2, cell=cell, activation=activation, dt=0.2, bias=bias,
-                        feedthrough=True, sigma=0.8, rng=11)
+                        feedthrough=True, sigma2=0.64, rng=11)
     mf = rm.memory_function(rnn, 150, rng=3)
     ex = mem.exact_memory(rnn, 150, rng=3, random_directions=8)
     assert ex.method == "v-dynamics"
@@ -271,7 +271,7 @@ def test_v_dynamics_relative_accuracy_below_the_noise_floor():
 @pytest.mark.parametrize("activation", ["tanh", "hardtanh", "relu", "linear"])
 def test_continuous_v_dynamics_match_ode_solver(activation):
     rnn = rm.RNN.random(3, inputs=2, outputs=1, cell="euler", activation=activation, dt=0.1, bias=0.3,
-                        sigma=0.8, rng=5)
+                        sigma2=0.64, rng=5)
     xs = np.array([[0.5, -1.0], [3.0, 2.0]])
     ex = mem.exact_memory(rnn, 61, continuous=True, x=xs, substeps=16)
     tol = 1e-9 if activation in ("tanh", "linear") else 1e-5  # kinks lower RK4's order

@@ -202,7 +202,7 @@ def test_bad_arguments_raise_with_names():
         tg.shift(-1)
     with pytest.raises(ValueError, match="direction must be a nonzero"):
         tg.exponential(direction=[0.0, 0.0])
-    with pytest.raises(ValueError, match=r"rates has shape"):
+    with pytest.raises(ValueError, match="coefs and rates must have the same length"):
         tg.sum_of_exponentials([1.0, 2.0], [1.0])
     with pytest.raises(ValueError, match="unknown kind"):
         tg.sample_inputs(2, 3, kind="brownian")

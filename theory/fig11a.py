@@ -40,7 +40,7 @@ def _sample(ctx: Context, seed_key: int, sigma_range: tuple[float, float], n_mod
     rows = []
     for _ in range(n_models):
         sigma = float(gen.uniform(*sigma_range))
-        rnn = rm.RNN.random(M_HIDDEN, 1, 1, cell="euler", activation="tanh", dt=DT, sigma=sigma, bias=0.2, rng=gen)
+        rnn = rm.RNN.random(M_HIDDEN, 1, 1, cell="euler", activation="tanh", dt=DT, sigma2=sigma**2, bias=0.2, rng=gen)
         mf = rm.memory_function(rnn, T_steps, amplitudes=T.LINEAR_REGIME, rng=gen)
         rows.append({"sigma": sigma, "alpha": float(rm.spectral_abscissa(rnn.W)), "t": mf.t, "M": mf.values,
                      **classify(mf)})

@@ -31,7 +31,7 @@ x = rm.targets.sample_inputs(128, 100, rng=0)          # (N, T, d) = (128, 100, 
 y = target(x)                                           # y_k = Σ_j ρ(j) x_{k−j}
 
 models = {
-    "free W": rm.RNN.random(8, cell="euler", activation="tanh", sigma=0.5, rng=1),
+    "free W": rm.RNN.random(8, cell="euler", activation="tanh", sigma2=0.25, rng=1),
     "W = −softplus(w)": ReparamRNN.random(8, f="softplus", cell="euler", activation="tanh", rates=(0.05, 1.0), rng=1),
 }
 fig, axes = plt.subplots(1, 2, figsize=(13, 4.4), layout="constrained")

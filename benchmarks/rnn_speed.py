@@ -1,19 +1,29 @@
-"""Forward + BPTT wall time of rnnmem against NumPy baselines and PyTorch CPU, measured in the same run.
+"""Forward + BPTT of rnnmem against PyTorch, JAX and a batched-NumPy loop, with GFLOP/s against a DGEMM measured
+in the same run.
 
-Run:  python benchmarks/rnn_speed.py [--threads 1] [--repeats 5] [--quick]
+Run:  python benchmarks/rnn_speed.py [--threads 1,2] [--rounds 3] [--repeats 3] [--quick]
 
-For each (m, B, T) it times one forward pass plus the exact gradients of sum(dy * y) with respect to every
-parameter and the input (tanh elman cell, d = p = 1, float64), reporting the best of ``--repeats`` runs:
+For each (m, B, T) every peer computes, in float64, the tanh elman cell h_k = tanh(W h_{k-1} + U x_k + b),
+y_k = C h_k (d = p = 1) forward and the exact gradients of sum(dy * y) with respect to W, U, b, C and the input x:
 
-* ``rnnmem``        — ``RNN.vjp`` (Numba kernels; compiled once before timing),
-* ``numpy-batched`` — a pure-NumPy loop over time, vectorised over the batch (a fair NumPy baseline),
-* ``naive``         — the loop-over-batch-and-time reference of ``tests/naive.py`` (the test oracle),
-* ``torch``         — ``torch.nn.RNN`` + bias-free ``Linear`` readout, float64, autograd, in its own process
-  (mixing torch's and numba's thread pools in one process distorts both); only when torch is installed.
+* ``rnnmem``  — ``RNN.vjp`` (Numba kernels, the calibrated variant; the worker recalibrates at its start, so the
+  choices reflect this run's machine and load, then compiles and warms before timing),
+* ``torch``   — ``torch.nn.RNN`` + bias-free ``Linear`` readout, autograd (when torch is installed),
+* ``jax``     — ``lax.scan`` of the same cell under ``jax.value_and_grad``, ``jax.jit``, x64 (when jax is installed),
+* ``numpy``   — a loop over time vectorised over the batch, forward and backward written out (pure NumPy).
 
-Thread counts are pinned for all of them: numba (``numba.set_num_threads``), BLAS (threadpoolctl) and torch
-(``set_num_threads``). It also reports the first-call cost of the kernels: compiling into an empty cache, and
-loading from the on-disk cache, each in a fresh process.
+Each peer runs in its own process, pinned to the same first ``threads`` CPUs (``sched_setaffinity``, which also
+sizes XLA's thread pool) with its own thread knobs set to ``threads`` (numba and every BLAS via threadpoolctl;
+torch ``set_num_threads``; XLA's Eigen pool off at 1 thread). The driver asks the peers in turn, config by config,
+for ``--rounds`` rounds of ``--repeats`` timed calls each, so a burst of load from other processes hits all of them;
+the table reports each peer's best call. The DGEMM rate (n = 2048, numpy's BLAS, best of 3) is measured the same way
+at 1 and 2 threads; the bound of a config is its flop count divided by the DGEMM rate at the run's thread count.
+
+Flops of one forward + BPTT: the matrix products only, 6 m (m + d + p) per step and sequence (W h, U x, C h forward;
+Cᵀ dy, Wᵀ gz, Σ gz hᵀ, Σ gz xᵀ, Σ dy hᵀ, Uᵀ gz backward), so 12.7 GFLOP at (256, 32, 1000).
+
+It also reports what a first use costs, each in a fresh process: compiling the kernels into an empty numba cache
+(plus the calibration, whose cache lives beside it), the calibration alone (numba cache warm), and loading both.
 """
 
 from __future__ import annotations
@@ -21,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import platform
 import subprocess
 import sys
 import tempfile
@@ -30,8 +41,17 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 CONFIGS = [(8, 1, 10000), (16, 32, 1000), (64, 32, 1000), (256, 32, 1000)]
 QUICK_CONFIGS = [(8, 1, 2000), (16, 32, 200), (64, 32, 200), (256, 32, 100)]
+PEERS = ("rnnmem", "torch", "jax", "numpy")
+#: the goals of the speed issue: rnnmem at least this many times faster than (torch, jax)
+GOALS = {(8, 1, 10000): (50, 5), (16, 32, 1000): (5, 2), (64, 32, 1000): (2, 1.5), (256, 32, 1000): (1.5, 1.2)}
+DGEMM_N = 2048
+
+
+def flops(m, B, T, d=1, p=1):
+    return 6.0 * m * (m + d + p) * B * T
 
 
 def problem(m, B, T, seed=0):
@@ -45,20 +65,69 @@ def problem(m, B, T, seed=0):
     return W, U, b, C, x, dy
 
 
-def best_time(fn, repeats, budget=30.0):
-    """Best wall time of ``fn()`` over ``repeats`` runs (fewer if one run exceeds the budget)."""
-    times = []
-    t_start = time.perf_counter()
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-        if time.perf_counter() - t_start > budget:
-            break
-    return min(times)
+def cpu_model():
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as fh:
+            for line in fh:
+                if line.lower().startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
 
 
-def numpy_batched_vjp(W, U, b, C, x, dy):
+# ----------------------------------------------------------------------------------------------------- workers
+def pin(threads):
+    """Restrict this process to the first ``threads`` CPUs it may use (before any library starts its threads)."""
+    if hasattr(os, "sched_setaffinity"):
+        cpus = sorted(os.sched_getaffinity(0))[:threads]
+        os.sched_setaffinity(0, cpus)
+        return cpus
+    return None
+
+
+def setup_rnnmem(threads, configs):
+    import numba
+    import scipy.linalg  # noqa: F401  (load scipy's BLAS, the one numba calls, before threadpoolctl looks)
+    from threadpoolctl import threadpool_limits
+
+    sys.path.insert(0, str(ROOT))
+    import rnnmem as rm
+    from rnnmem import _calibrate, rnn
+
+    numba.set_num_threads(threads)
+    threadpool_limits(threads)
+    cal = _calibrate.table(threads, recalibrate=True)  # measured now, under this run's conditions (and cached)
+    info = {"calibration": None if cal is None else {"seconds": cal["seconds"], "load": cal.get("load")},
+            "version": rm.__version__, "numba": numba.__version__, "numpy": np.__version__,
+            "blas": [f"{lc.internal_api} {lc.version} ({getattr(lc, 'architecture', '')}) threads={lc.num_threads}"
+                     for lc in rnn._blas_controllers()]}
+    calls = {}
+    for m, B, T in configs:
+        W, U, b, C, x, dy = problem(m, B, T)
+        model = rm.RNN(W, U, b, C)
+        model.vjp(x, dy)  # compile, calibrate (if this machine and thread count have no calibration yet) and warm
+        calls[(m, B, T)] = lambda model=model, x=x, dy=dy: model.vjp(x, dy)
+        info[f"variant {m},{B},{T}"] = (f"{rnn._pick_variant('forward', m, B, T)} / "
+                                        f"{rnn._pick_variant('backward', m, B, T)}")
+    a = np.random.default_rng(0).standard_normal((DGEMM_N, DGEMM_N))
+    calls["dgemm"] = lambda a=a: a @ a
+    info["calibration file"] = str(_calibrate.cache_file(_calibrate.machine_key(threads)))
+    return info, calls
+
+
+def setup_numpy(threads, configs):
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(threads)
+    calls = {}
+    for m, B, T in configs:
+        args = problem(m, B, T)
+        calls[(m, B, T)] = lambda args=args: numpy_vjp(*args)
+    return {"version": np.__version__}, calls
+
+
+def numpy_vjp(W, U, b, C, x, dy):
     """Forward + BPTT of the elman tanh cell, loop over time, vectorised over the batch (pure NumPy)."""
     B, T, _ = x.shape
     m = W.shape[0]
@@ -72,7 +141,6 @@ def numpy_batched_vjp(W, U, b, C, x, dy):
     dyt = np.ascontiguousarray(dy.transpose(1, 0, 2))
     gd = dyt @ C
     GZ = np.empty_like(H)
-    g = np.zeros((B, m))
     for k in range(T - 1, -1, -1):
         g = gd[k] + (GZ[k + 1] @ W if k < T - 1 else 0.0)
         GZ[k] = (1.0 - H[k] ** 2) * g
@@ -84,35 +152,16 @@ def numpy_batched_vjp(W, U, b, C, x, dy):
     return gW, gU, gb, gC, gx
 
 
-def pin_threads(n):
-    """Pin numba's and every loaded BLAS's thread count (import everything first: threadpoolctl only limits
-    libraries that are already loaded, and numba's np.dot uses scipy's OpenBLAS, not numpy's)."""
-    import numba
-    import scipy.linalg  # noqa: F401  (loads scipy's BLAS)
-
-    import rnnmem  # noqa: F401
-
-    numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
-    try:
-        from threadpoolctl import threadpool_limits
-
-        threadpool_limits(n)
-        return "threadpoolctl"
-    except ImportError:
-        return "unpinned (pip install threadpoolctl)"
-
-
-def torch_worker(args):
-    """Runs in its own process: times torch.nn.RNN forward+backward and prints JSON."""
+def setup_torch(threads, configs):
     import torch
 
-    torch.set_num_threads(args.threads)
+    torch.set_num_threads(threads)
     try:
         torch.set_num_interop_threads(1)
     except RuntimeError:
         pass
-    out = {"version": torch.__version__}
-    for m, B, T in json.loads(args.configs):
+    calls = {}
+    for m, B, T in configs:
         W, U, b, C, x, dy = problem(m, B, T)
         net = torch.nn.RNN(1, m, nonlinearity="tanh", batch_first=True).double()
         ro = torch.nn.Linear(m, 1, bias=False).double()
@@ -122,8 +171,7 @@ def torch_worker(args):
             net.bias_ih_l0.copy_(torch.from_numpy(b))
             net.bias_hh_l0.zero_()
             ro.weight.copy_(torch.from_numpy(C))
-        xt = torch.from_numpy(x)
-        dyt = torch.from_numpy(dy)
+        xt, dyt = torch.from_numpy(x), torch.from_numpy(dy)
 
         def step(net=net, ro=ro, xt=xt, dyt=dyt):
             xx = xt.clone().requires_grad_(True)
@@ -133,88 +181,211 @@ def torch_worker(args):
             (ro(h) * dyt).sum().backward()
 
         step()
-        out[f"{m},{B},{T}"] = best_time(step, args.repeats)
-    print(json.dumps(out))
+        calls[(m, B, T)] = step
+    return {"version": torch.__version__, "threads": torch.get_num_threads()}, calls
 
 
-def compile_cost():
-    """First-call time of RNN.vjp in fresh processes: empty Numba cache, then warm cache."""
-    code = ("import time; t=time.perf_counter(); import numpy as np, rnnmem as rm; t1=time.perf_counter(); "
-            "r=rm.RNN.random(8, rng=0); x=np.ones((1,5,1)); r.vjp(x, x); "
-            "r2=rm.RNN.random(64, rng=0); r2.vjp(x, x); print(t1-t, time.perf_counter()-t1)")
-    with tempfile.TemporaryDirectory() as cache:
-        env = dict(os.environ, NUMBA_CACHE_DIR=cache)
-        res = []
-        for _ in range(2):
-            out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
-            res.append([float(v) for v in out.stdout.split()])
-    return res
+def setup_jax(threads, configs):
+    if threads == 1:
+        os.environ["XLA_FLAGS"] = (os.environ.get("XLA_FLAGS", "") + " --xla_cpu_multi_thread_eigen=false").strip()
+    import jax
+    import jax.numpy as jnp
+
+    jax.config.update("jax_enable_x64", True)
+    jax.config.update("jax_platforms", "cpu")
+
+    def loss(params, x, dy):
+        W, U, b, C = params
+        ux = jnp.einsum("btd,md->tbm", x, U) + b  # time-major input parts
+
+        def cell(h, u):
+            h = jnp.tanh(h @ W.T + u)
+            return h, h
+
+        _, H = jax.lax.scan(cell, jnp.zeros((x.shape[0], W.shape[0])), ux)
+        return jnp.sum((H @ C.T) * jnp.swapaxes(dy, 0, 1))
+
+    vg = jax.jit(jax.value_and_grad(loss, argnums=(0, 1)))
+    calls = {}
+    for m, B, T in configs:
+        W, U, b, C, x, dy = problem(m, B, T)
+        args = ((jnp.asarray(W), jnp.asarray(U), jnp.asarray(b), jnp.asarray(C)), jnp.asarray(x), jnp.asarray(dy))
+        jax.block_until_ready(vg(*args))  # compile outside the timing
+        calls[(m, B, T)] = lambda args=args: jax.block_until_ready(vg(*args))
+    return {"version": jax.__version__, "devices": str(jax.devices())}, calls
+
+
+SETUPS = {"rnnmem": setup_rnnmem, "numpy": setup_numpy, "torch": setup_torch, "jax": setup_jax}
+
+
+def worker(peer, threads, configs):
+    """Serve timing requests on stdin/stdout: a JSON line per request ``[config or "dgemm", repeats]``."""
+    cpus = pin(threads)
+    info, calls = SETUPS[peer](threads, configs)
+    info["cpus"] = cpus
+    print(json.dumps({"ready": info}), flush=True)
+    for line in sys.stdin:
+        req = json.loads(line)
+        fn = calls[req[0] if req[0] == "dgemm" else tuple(req[0])]
+        best = float("inf")
+        for _ in range(req[1]):
+            t0 = time.perf_counter()
+            fn()
+            best = min(best, time.perf_counter() - t0)
+        print(json.dumps({"t": best}), flush=True)
+
+
+class Peer:
+    def __init__(self, peer, threads, configs):
+        self.name = peer
+        self.proc = subprocess.Popen(
+            [sys.executable, __file__, "--worker", peer, "--threads", str(threads), "--configs", json.dumps(configs)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1)
+        line = self.proc.stdout.readline()
+        if not line:
+            err = self.proc.stderr.read()
+            raise RuntimeError(f"{peer} worker failed: {err[-800:]}")
+        self.info = json.loads(line)["ready"]
+
+    def time(self, what, repeats):
+        self.proc.stdin.write(json.dumps([what, repeats]) + "\n")
+        self.proc.stdin.flush()
+        return json.loads(self.proc.stdout.readline())["t"]
+
+    def close(self):
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+
+
+def available(peer):
+    import importlib.util
+
+    return peer in ("rnnmem", "numpy") or importlib.util.find_spec(peer) is not None
+
+
+# ----------------------------------------------------------------------------------------------------- first use
+def first_use_costs(threads):
+    """Seconds of import and of the first vjp in fresh processes: empty numba + calibration cache; warm numba cache
+    with an empty calibration cache; both warm. Also the calibration's own measured seconds."""
+    code = (f"import os, sys, time; sys.path.insert(0, {str(ROOT)!r}); t=time.perf_counter(); import numba, "
+            f"numpy as np; numba.set_num_threads({threads}); import rnnmem as rm; from rnnmem import _calibrate; "
+            "t1=time.perf_counter(); r=rm.RNN.random(8, rng=0); x=np.ones((4,5,1)); r.vjp(x, x); "
+            "r2=rm.RNN.random(64, rng=0); r2.vjp(x, x); t2=time.perf_counter(); "
+            f"d=_calibrate.table({threads}); print(t1-t, t2-t1, d['seconds'] if d else -1)")
+    out = {}
+    with tempfile.TemporaryDirectory() as numba_cache, tempfile.TemporaryDirectory() as cal_cache:
+        env = dict(os.environ, NUMBA_CACHE_DIR=numba_cache)
+        env.pop("RNNMEM_CACHE_DIR", None)
+        runs = [("cold", env), ("calibration only", dict(env, RNNMEM_CACHE_DIR=cal_cache)),
+                ("warm", dict(env, RNNMEM_CACHE_DIR=cal_cache))]
+        for name, e in runs:
+            res = subprocess.run([sys.executable, "-c", code], env=e, capture_output=True, text=True)
+            if res.returncode != 0:
+                out[name] = None
+                continue
+            out[name] = [float(v) for v in res.stdout.split()]
+    return out
+
+
+# ----------------------------------------------------------------------------------------------------- driver
+def run(threads, configs, rounds, repeats, peers, show_first_use):
+    print(f"\n=== threads: {threads} ===")
+    ps = {}
+    for name in peers:
+        if not available(name):
+            print(f"{name}: not installed, column omitted")
+            continue
+        try:
+            ps[name] = Peer(name, threads, configs)
+        except RuntimeError as exc:
+            print(exc)
+    rm_info = ps["rnnmem"].info
+    print(f"cpu: {cpu_model()}, {os.cpu_count()} logical CPUs; each peer pinned to CPUs {rm_info['cpus']}")
+    peers_v = "; ".join(f"{n} {p.info['version']}" for n, p in ps.items() if n in ("torch", "jax"))
+    print(f"python {platform.python_version()}; rnnmem {rm_info['version']}, numba {rm_info['numba']}, numpy "
+          f"{rm_info['numpy']}; {peers_v}")
+    print("BLAS: " + "; ".join(rm_info["blas"]))
+    # DGEMM at 1 and 2 threads, each in its own pinned process (the rnnmem worker's numpy BLAS)
+    dgemm = {}
+    for n in sorted({1, 2, threads} & set(range(1, (os.cpu_count() or 1) + 1))):
+        p = ps["rnnmem"] if n == threads else Peer("rnnmem", n, [])
+        dgemm[n] = 2.0 * DGEMM_N**3 / p.time("dgemm", 3) / 1e9
+        if p is not ps["rnnmem"]:
+            p.close()
+    print(f"DGEMM (n = {DGEMM_N}, same run): " + ", ".join(f"{n} thread{'s' * (n > 1)} {g:.1f} GFLOP/s"
+                                                          for n, g in dgemm.items()))
+    rate = dgemm[threads] if threads in dgemm else max(dgemm.values())
+    best = {name: {tuple(c): float("inf") for c in configs} for name in ps}
+    for _ in range(rounds):
+        for c in configs:
+            for name, p in ps.items():
+                best[name][tuple(c)] = min(best[name][tuple(c)], p.time(c, repeats))
+    for p in ps.values():
+        p.close()
+    print(f"best of {rounds} rounds x {repeats} calls; GF/s = GFLOP/s; bound = flops / DGEMM rate at {threads} "
+          f"thread(s)")
+    cols = [n for n in PEERS if n in ps and n != "rnnmem"]
+    head = f"{'(m, B, T)':>16} {'GFLOP':>6} {'rnnmem':>10} {'GF/s':>6} {'x bound':>7}"
+    for n in cols:
+        head += f" {n:>10} {'GF/s':>6} {'ratio':>7}"
+    print(head)
+    for c in configs:
+        c = tuple(c)
+        fl = flops(*c)
+        t = best["rnnmem"][c]
+        line = f"{str(c):>16} {fl / 1e9:6.3f} {t * 1e3:8.2f}ms {fl / t / 1e9:6.1f} {t / (fl / (rate * 1e9)):7.2f}"
+        for n in cols:
+            tn = best[n][c]
+            line += f" {tn * 1e3:8.2f}ms {fl / tn / 1e9:6.1f} {tn / t:6.1f}x"
+        print(line)
+    print("kernel variant (forward / backward): " + "; ".join(
+        f"{k.split(' ', 1)[1]}: {v}" for k, v in rm_info.items() if k.startswith("variant")))
+    cal = rm_info["calibration"]
+    if cal:
+        print(f"calibration (measured at the start of this run, load average {cal['load']:.1f}): "
+              f"{cal['seconds']:.2f} s; file {rm_info['calibration file']}")
+    goals = [c for c in configs if tuple(c) in GOALS]
+    for c in goals:
+        gt, gj = GOALS[tuple(c)]
+        t = best["rnnmem"][tuple(c)]
+        parts = []
+        for n, g in (("torch", gt), ("jax", gj)):
+            if n in best:
+                r = best[n][tuple(c)] / t
+                parts.append(f"{n} {r:.1f}x (goal {g}x: {'met' if r >= g else 'NOT met'})")
+        print(f"goal {tuple(c)}: " + ", ".join(parts))
+    if show_first_use:
+        fu = first_use_costs(threads)
+        if fu.get("cold"):
+            print(f"first use, fresh process, empty numba and calibration caches: import {fu['cold'][0]:.2f} s, "
+                  f"compile + calibrate + first vjp {fu['cold'][1]:.2f} s (calibration measured {fu['cold'][2]:.2f} s)")
+        if fu.get("calibration only"):
+            print(f"first use, warm numba cache, empty calibration cache: first vjp {fu['calibration only'][1]:.2f} s "
+                  f"(calibration measured {fu['calibration only'][2]:.2f} s)")
+        if fu.get("warm"):
+            print(f"first use, both caches warm: import {fu['warm'][0]:.2f} s, first vjp {fu['warm'][1]:.2f} s")
 
 
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--threads", type=int, default=1)
-    p.add_argument("--repeats", type=int, default=5)
-    p.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
-    p.add_argument("--no-naive", action="store_true", help="skip the slow tests/naive.py reference")
-    p.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--threads", default="1", help="thread count(s), comma-separated, e.g. 1,2 (default 1)")
+    p.add_argument("--rounds", type=int, default=3)
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument("--quick", action="store_true", help="small sizes, 1 round (a smoke run)")
+    p.add_argument("--peers", default=",".join(PEERS), help=f"comma-separated subset of {PEERS}")
+    p.add_argument("--no-first-use", action="store_true", help="skip the fresh-process first-use costs")
+    p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--configs", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
-    configs = QUICK_CONFIGS if args.quick else CONFIGS
-    if args.torch_worker:
-        return torch_worker(args)
-
-    pinned = pin_threads(args.threads)
-    import rnnmem as rm
-
-    sys.path.insert(0, str(HERE.parent / "tests"))
-    import naive
-
-    cold, warm = compile_cost()
-    print(f"threads: {args.threads} (numba + BLAS via {pinned}; torch set_num_threads)")
-    print(f"first call (fresh process, empty numba cache): import {cold[0]:.2f} s, compile+run {cold[1]:.2f} s")
-    print(f"first call (fresh process, warm numba cache):  import {warm[0]:.2f} s, load+run {warm[1]:.2f} s")
-
-    torch_times = {}
-    try:
-        import importlib.util
-
-        if importlib.util.find_spec("torch") is not None:
-            out = subprocess.run(
-                [sys.executable, __file__, "--torch-worker", "--threads", str(args.threads), "--repeats",
-                 str(args.repeats), "--configs", json.dumps(configs)],
-                capture_output=True, text=True, check=True)
-            torch_times = json.loads(out.stdout.strip().splitlines()[-1])
-            print(f"torch {torch_times.pop('version')} in its own process")
-        else:
-            print("torch not installed: torch column omitted")
-    except subprocess.CalledProcessError as exc:
-        print(f"torch worker failed: {exc.stderr[-500:]}")
-
-    hdr = f"{'(m, B, T)':>16} {'rnnmem':>10} {'numpy-batched':>14} {'naive':>10} {'torch':>10}   speed-up of rnnmem vs"
-    print(hdr)
-    for m, B, T in configs:
-        W, U, b, C, x, dy = problem(m, B, T)
-        model = rm.RNN(W, U, b, C)
-        model.vjp(x[:, :3], dy[:, :3])  # compile outside the timing
-        t_rm = best_time(lambda model=model, x=x, dy=dy: model.vjp(x, dy), args.repeats)
-        t_np = best_time(lambda W=W, U=U, b=b, C=C, x=x, dy=dy: numpy_batched_vjp(W, U, b, C, x, dy), args.repeats)
-        if args.no_naive:
-            t_nv = float("nan")
-        else:
-            t_nv = best_time(
-                lambda W=W, U=U, b=b, C=C, x=x, dy=dy: naive.vjp(W, U, b, C, None, x, dy, "elman", "tanh", 1.0),
-                1 if B * T > 5000 else args.repeats, budget=5.0)
-        t_th = torch_times.get(f"{m},{B},{T}", float("nan"))
-
-        def ms(t, width, digits=2):
-            return f"{t * 1e3:{width}.{digits}f}ms" if t == t else f"{'-':>{width + 2}}"
-
-        def ratio(t, width, base=t_rm):
-            return f"{t / base:{width}.1f}x" if t == t else f"{'-':>{width + 1}}"
-
-        ratios = f"numpy-batched {ratio(t_np, 6)}, naive {ratio(t_nv, 7)}, torch {ratio(t_th, 6)}"
-        print(f"{str((m, B, T)):>16} {ms(t_rm, 8)} {ms(t_np, 12)} {ms(t_nv, 8, 1)} {ms(t_th, 8)}   {ratios}")
+    if args.worker:
+        return worker(args.worker, int(args.threads), [tuple(c) for c in json.loads(args.configs)])
+    configs = [list(c) for c in (QUICK_CONFIGS if args.quick else CONFIGS)]
+    rounds = 1 if args.quick else args.rounds
+    peers = [q for q in args.peers.split(",") if q]
+    if "rnnmem" not in peers:
+        peers.insert(0, "rnnmem")
+    for threads in [int(t) for t in args.threads.split(",")]:
+        run(threads, configs, rounds, args.repeats, peers, not args.no_first_use)
 
 
 if __name__ == "__main__":

@@ -13,20 +13,26 @@ of S models sharing one input batch (perturbation sweeps) runs in one pass; mode
 
 Backward (BPTT), for the total state gradient g_k = ∂L/∂s_k:
     g_k = gd_k + a g_{k+1} + Wᵀ (dz_{k+1} ∘ g_{k+1}),    gz_k = dz_k ∘ g_k,
-where gd_k = Cᵀ ∂L/∂y_k (computed in the kernel from ``dy`` and C).
+where gd_k = Cᵀ ∂L/∂y_k, computed beforehand for all steps by one matrix product into ``gz`` (step k reads
+gz[k] before it overwrites it with gz_k).
 Then ∂L/∂W = Σ_k gz_k s_{k-1}ᵀ, ∂L/∂U = Σ_k gz_k x_kᵀ, ∂L/∂b = Σ_k gz_k and
 ∂L/∂x_k = Uᵀ gz_k (+ Dᵀ ∂L/∂y_k); these sums are single matrix products done by the caller.
 
-Three variants of each recurrence: ``*_rows`` (tight loops per row, for small m), ``*_rows_parallel`` (the same
-under ``prange`` over rows) and ``*_blas`` (a contiguous (N, m) @ (m, m) product per step, for large m).
+Every kernel runs the rows ``n0 <= n < n1`` only, so that disjoint row ranges can run at the same time on several
+threads (the kernels release the GIL; ``rnnmem.rnn`` splits the rows). Two families:
+
+* ``*_rows``: one row (sequence) at a time through all steps, the product W s_{k-1} as axpys along contiguous rows
+  of Wᵀ in plain loops: no call overhead per step, best for few rows of small width;
+* ``*_blas``: all rows of the range together, step by step: one BLAS product (rows, m) @ (m, m) per step and model
+  (``np.dot``, scipy's BLAS), then the activation as one flat loop over the step's contiguous (rows, m) block,
+  which LLVM vectorises.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from rnnmem._jit import jit, jit_parallel
+from rnnmem._jit import jit, jit_fma
 
 TANH, LINEAR, HARDTANH, RELU = 0, 1, 2, 3
 ACTIVATIONS = {"tanh": TANH, "linear": LINEAR, "hardtanh": HARDTANH, "relu": RELU}
@@ -37,14 +43,14 @@ _LOG2E = 1.4426950408889634
 _POW2 = np.array([2.0**k for k in range(64)])
 
 
-@jit
+@jit_fma
 def tanh(x):
     """tanh(x) to within 3 ulp, branch-free so that LLVM vectorises loops calling it.
 
     tanh|x| = e/(e + 2) with e = expm1(y), y = min(2|x|, 40) (tanh 20 rounds to 1). expm1 by Cody–Waite
     reduction y = k ln2 + r, |r| <= ln2/2, expm1(r) by its Taylor polynomial to r^13/13! (remainder < 1e-17),
     and expm1(y) = 2^k expm1(r) + (2^k − 1). About 10x faster than the libm call numba makes for ``np.tanh``
-    (measured by ``benchmarks/rnn_speed.py``); accuracy is tested against ``numpy.tanh`` in tests/test_rnn.py.
+    (measured by ``benchmarks/kernel_variants.py``); accuracy is tested against ``numpy.tanh`` in tests/test_rnn.py.
     NaN propagates.
     """
     y = min(2.0 * abs(x), 40.0)
@@ -83,108 +89,93 @@ def activate(z, act):
     return max(z, 0.0), (1.0 if z > 0.0 else 0.0)
 
 
-@jit
-def _step(z, prev, a, c, act, s_out, dz_out, need_deriv):
-    """s_out = a·prev + c·σ(z) and dz_out = c·σ'(z) over a vector; one simple loop per activation so that
-    LLVM vectorises it (the activation branch is outside the loops)."""
-    m = z.shape[0]
+@jit_fma
+def _step(z, prev, a, c, act, s_out, dz_out, need_deriv, has_prev):
+    """s_out = a·prev + c·σ(z) (just c·σ(z) without ``has_prev``) and, with ``need_deriv``, dz_out = c·σ'(z), over
+    vectors; one simple loop per case so that LLVM vectorises it (the branches are outside the loops)."""
+    n = z.shape[0]
     if act == TANH:
-        for i in range(m):
-            t = tanh(z[i])
-            s_out[i] = a * prev[i] + c * t
-            if need_deriv:
-                dz_out[i] = c * (1.0 - t * t)
+        if has_prev:
+            for i in range(n):
+                t = tanh(z[i])
+                s_out[i] = a * prev[i] + c * t
+                if need_deriv:
+                    dz_out[i] = c * (1.0 - t * t)
+        else:
+            for i in range(n):
+                t = tanh(z[i])
+                s_out[i] = c * t
+                if need_deriv:
+                    dz_out[i] = c * (1.0 - t * t)
     elif act == LINEAR:
-        for i in range(m):
-            s_out[i] = a * prev[i] + c * z[i]
-            if need_deriv:
+        if has_prev:
+            for i in range(n):
+                s_out[i] = a * prev[i] + c * z[i]
+        else:
+            for i in range(n):
+                s_out[i] = c * z[i]
+        if need_deriv:
+            for i in range(n):
                 dz_out[i] = c
     elif act == HARDTANH:
-        for i in range(m):
+        for i in range(n):
             zi = z[i]
-            s_out[i] = a * prev[i] + c * min(max(zi, -1.0), 1.0)
+            v = c * min(max(zi, -1.0), 1.0)
+            s_out[i] = a * prev[i] + v if has_prev else v
             if need_deriv:
                 dz_out[i] = c if (zi > -1.0 and zi < 1.0) else 0.0
     else:
-        for i in range(m):
+        for i in range(n):
             zi = z[i]
-            s_out[i] = a * prev[i] + c * max(zi, 0.0)
+            v = c * max(zi, 0.0)
+            s_out[i] = a * prev[i] + v if has_prev else v
             if need_deriv:
                 dz_out[i] = c if zi > 0.0 else 0.0
 
 
-@jit
-def _forward_row(n, wt, uxb, nb, a, c, act, s, dz, need_deriv, z, zero):
-    """Run row ``n`` through all T steps. ``wt`` is the stack of Wᵀ (S, m, m); ``z`` scratch, ``zero`` zeros (m,)."""
+# --------------------------------------------------------------------------------------- one row at a time (loops)
+@jit_fma
+def _forward_row(n, wt, uxb, nb, a, c, act, s, dz, need_deriv, z):
+    """Run row ``n`` through all T steps; ``z`` scratch (m,)."""
     T, _, m = uxb.shape
     w = wt[n // nb]
+    has_prev = a != 0.0
     for k in range(T):
         for i in range(m):
             z[i] = uxb[k, n, i]
+        d = dz[k, n] if need_deriv else z
         if k > 0:
             for j in range(m):
                 sj = s[k - 1, n, j]
-                for i in range(m):  # axpy along a contiguous row of Wᵀ: vectorises without fastmath
+                for i in range(m):  # axpy along a contiguous row of Wᵀ
                     z[i] += w[j, i] * sj
-            _step(z, s[k - 1, n], a, c, act, s[k, n], dz[k, n] if need_deriv else zero, need_deriv)
+            _step(z, s[k - 1, n], a, c, act, s[k, n], d, need_deriv, has_prev)
         else:
-            _step(z, zero, a, c, act, s[k, n], dz[k, n] if need_deriv else zero, need_deriv)
+            _step(z, z, a, c, act, s[k, n], d, need_deriv, False)
 
 
 @jit
-def forward_rows(wt, uxb, nb, a, c, act, s, dz, need_deriv):
-    m = uxb.shape[2]
-    z = np.empty(m)
-    zero = np.zeros(m)
-    for n in range(uxb.shape[1]):
-        _forward_row(n, wt, uxb, nb, a, c, act, s, dz, need_deriv, z, zero)
+def forward_rows(wt, uxb, nb, a, c, act, s, dz, need_deriv, n0, n1):
+    """Forward pass of rows n0..n1-1, each row through all steps in plain loops. ``wt``: the stack of Wᵀ
+    (S, m, m); ``uxb`` (T, N, m) the input parts (``s`` may be the same array: uxb[k] is read before s[k] is
+    written); outputs ``s`` and, with ``need_deriv``, ``dz``."""
+    z = np.empty(uxb.shape[2])
+    for n in range(n0, n1):
+        _forward_row(n, wt, uxb, nb, a, c, act, s, dz, need_deriv, z)
 
 
-@jit_parallel
-def forward_rows_parallel(wt, uxb, nb, a, c, act, s, dz, need_deriv):
-    m = uxb.shape[2]
-    for n in prange(uxb.shape[1]):
-        z = np.empty(m)
-        zero = np.zeros(m)
-        _forward_row(n, wt, uxb, nb, a, c, act, s, dz, need_deriv, z, zero)
-
-
-@jit
-def forward_blas(wt, uxb, nb, a, c, act, s, dz, need_deriv):
-    T, N, m = uxb.shape
-    nmodels = wt.shape[0]
-    z = np.empty((N, m))
-    zero = np.zeros(m)
-    for k in range(T):
-        if k > 0:
-            for q in range(nmodels):
-                np.dot(s[k - 1, q * nb:(q + 1) * nb], wt[q], z[q * nb:(q + 1) * nb])
-        else:
-            z[:] = 0.0
-        for n in range(N):
-            for i in range(m):
-                z[n, i] += uxb[k, n, i]
-            _step(z[n], s[k - 1, n] if k > 0 else zero, a, c, act, s[k, n], dz[k, n] if need_deriv else zero,
-                  need_deriv)
-
-
-@jit
-def _backward_row(n, w, cm, dy, dz, nb, a, gz, g, gnext):
-    """BPTT for row ``n``: ``w`` the stack of W (S, m, m), ``cm`` the stack of C (S, p, m), ``dy`` (T, N, p)."""
+@jit_fma
+def _backward_row(n, w, dz, nb, a, gz, g, gnext):
+    """BPTT for row ``n``: ``w`` the stack of W (S, m, m); on entry gz[k, n] holds the direct term Cᵀ dy_k."""
     T, _, m = dz.shape
-    p = dy.shape[2]
-    q = n // nb
-    ww = w[q]
-    cq = cm[q]
-    for j in range(m):
-        gnext[j] = 0.0
+    ww = w[n // nb]
     for k in range(T - 1, -1, -1):
-        for j in range(m):
-            g[j] = a * gnext[j]
-        for o in range(p):  # direct term Cᵀ dy_k
-            dyo = dy[k, n, o]
+        if a != 0.0 and k < T - 1:
             for j in range(m):
-                g[j] += cq[o, j] * dyo
+                g[j] = gz[k, n, j] + a * gnext[j]
+        else:
+            for j in range(m):
+                g[j] = gz[k, n, j]
         if k < T - 1:
             for i in range(m):
                 gi = gz[k + 1, n, i]
@@ -196,46 +187,86 @@ def _backward_row(n, w, cm, dy, dz, nb, a, gz, g, gnext):
 
 
 @jit
-def backward_rows(w, cm, dy, dz, nb, a, gz):
+def backward_rows(w, dz, nb, a, gz, n0, n1):
+    """BPTT of rows n0..n1-1, one row at a time in plain loops: ``w`` the stack of W (S, m, m), ``dz`` (T, N, m)
+    from the forward pass; ``gz`` (T, N, m) holds the direct terms Cᵀ dy_k on entry and dz_k ∘ g_k on exit (step k
+    reads gz[k] before writing it)."""
     m = dz.shape[2]
     g = np.empty(m)
     gnext = np.empty(m)
-    for n in range(dz.shape[1]):
-        _backward_row(n, w, cm, dy, dz, nb, a, gz, g, gnext)
+    for n in range(n0, n1):
+        _backward_row(n, w, dz, nb, a, gz, g, gnext)
 
 
-@jit_parallel
-def backward_rows_parallel(w, cm, dy, dz, nb, a, gz):
-    m = dz.shape[2]
-    for n in prange(dz.shape[1]):
-        g = np.empty(m)
-        gnext = np.empty(m)
-        _backward_row(n, w, cm, dy, dz, nb, a, gz, g, gnext)
+# --------------------------------------------------------------------------------------- all rows per step (BLAS)
+@jit
+def _dot_models(w, src, z, nb, n0, n1):
+    """z[n - n0] = src[n] @ w[n // nb] for rows n0 <= n < n1, one BLAS call per model."""
+    for q in range(n0 // nb, (n1 - 1) // nb + 1):
+        r0 = max(n0, q * nb)
+        r1 = min(n1, (q + 1) * nb)
+        np.dot(src[r0:r1], w[q], z[r0 - n0:r1 - n0])
 
 
 @jit
-def backward_blas(w, cm, dy, dz, nb, a, gz):
-    T, N, m = dz.shape
-    p = dy.shape[2]
-    nmodels = w.shape[0]
-    g = np.empty((N, m))
-    gnext = np.zeros((N, m))
-    for k in range(T - 1, -1, -1):
-        if k < T - 1:
-            for q in range(nmodels):
-                np.dot(gz[k + 1, q * nb:(q + 1) * nb], w[q], g[q * nb:(q + 1) * nb])
+def forward_blas(wt, uxb, nb, a, c, act, s, dz, need_deriv, n0, n1):
+    """:func:`forward_rows` with all rows of a step together: one BLAS product per step and model, then the
+    activation as one flat loop over the step's contiguous (rows, m) block."""
+    T, N, m = uxb.shape
+    R = n1 - n0
+    L = R * m
+    f0 = n0 * m
+    f1 = n1 * m
+    uf = uxb.reshape(T, N * m)
+    sf = s.reshape(T, N * m)
+    df = dz.reshape(dz.shape[0], dz.shape[1] * dz.shape[2])
+    z2 = np.empty((R, m))
+    z = z2.reshape(L)
+    has_prev = a != 0.0
+    for k in range(T):
+        u = uf[k, f0:f1]
+        d = df[k, f0:f1] if need_deriv else z
+        if k > 0:
+            _dot_models(wt, s[k - 1], z2, nb, n0, n1)
+            for i in range(L):
+                z[i] += u[i]
+            _step(z, sf[k - 1, f0:f1], a, c, act, sf[k, f0:f1], d, need_deriv, has_prev)
         else:
-            g[:] = 0.0
-        for n in range(N):
-            cq = cm[n // nb]
-            for o in range(p):
-                dyo = dy[k, n, o]
-                for j in range(m):
-                    g[n, j] += cq[o, j] * dyo
-            for j in range(m):
-                gj = g[n, j] + a * gnext[n, j]
-                gz[k, n, j] = dz[k, n, j] * gj
-                gnext[n, j] = gj
+            _step(u, u, a, c, act, sf[k, f0:f1], d, need_deriv, False)
+
+
+@jit
+def backward_blas(w, dz, nb, a, gz, n0, n1):
+    """:func:`backward_rows` with all rows of a step together: one BLAS product per step and model."""
+    T, N, m = dz.shape
+    R = n1 - n0
+    L = R * m
+    f0 = n0 * m
+    f1 = n1 * m
+    df = dz.reshape(T, N * m)
+    gzf = gz.reshape(T, N * m)
+    g2 = np.empty((R, m))
+    g = g2.reshape(L)
+    gn = np.empty(L)  # g_{k+1}
+    for k in range(T - 1, -1, -1):
+        d = df[k, f0:f1]
+        out = gzf[k, f0:f1]  # holds Cᵀ dy_k on entry
+        if k < T - 1:
+            _dot_models(w, gz[k + 1], g2, nb, n0, n1)  # g = Wᵀ gz_{k+1} (rows: gz_{k+1}ᵀ W)
+            if a != 0.0:
+                for i in range(L):
+                    g[i] += out[i] + a * gn[i]
+            else:
+                for i in range(L):
+                    g[i] += out[i]
+        else:
+            for i in range(L):
+                g[i] = out[i]
+        for i in range(L):
+            out[i] = d[i] * g[i]
+        if a != 0.0:
+            for i in range(L):
+                gn[i] = g[i]
 
 
 @jit

@@ -1,6 +1,7 @@
 """Numba kernels of the linear-system measures and the linear-RNN NTK (private: no validation, explicit outputs).
 
 * ``krylov(A, v, K, out)``: out[k] = A^k v (rows), k = 0..K-1 (BLAS, not Numba).
+* ``krylov_pair(W, u, c, Ku, Kc)``: Ku[k] = W^k u and Kc[k] = (Wᵀ)^k c in one pass over W per k.
 * ``gram_w(Gc, Gu, out)``: the W-block of the Markov-parameter Gram matrix from the small Grams of the Krylov vectors
   (docs/math.md §7b): out[i, j] = Σ_{a<i} Σ_{a'<j} Gc[a, a'] Gu[i-1-a, j-1-a'].
 * ``power_norms(A, out)``: out[j] = ‖A^j‖₂.
@@ -12,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from rnnmem._jit import jit
+from rnnmem._jit import jit, jit_sum
 
 
 def krylov(A, v, K, out, transpose=False):
@@ -28,6 +29,58 @@ def krylov(A, v, K, out, transpose=False):
             np.dot(out[k - 1], A, out=out[k])
         else:
             np.dot(A, out[k - 1], out=out[k])
+
+
+@jit_sum
+def krylov_pair(W, u, c, Ku, Kc):
+    """Ku[k] = W^k u and Kc[k] = (Wᵀ)^k c for k = 0..K-1 (Ku, Kc: (K, n)).
+
+    Both products of a step read W once, row by row: (W a)_i = W[i, :]·a and Wᵀ b += W[i, :] b_i. For the wide
+    matrices of the NTK checks each product is bound by the memory traffic of W (32 MB at n = 2000), so sharing the
+    pass halves the time of two BLAS gemv calls. The dot products are vectorised with partial sums (``jit_sum``).
+    """
+    K, n = Ku.shape
+    for j in range(n):
+        Ku[0, j] = u[j]
+        Kc[0, j] = c[j]
+    for k in range(1, K):
+        for j in range(n):
+            Kc[k, j] = 0.0
+        i = 0
+        while i + 4 <= n:  # four rows of W per sweep: one load and store of Kc[k] serves four rows
+            b0 = Kc[k - 1, i]
+            b1 = Kc[k - 1, i + 1]
+            b2 = Kc[k - 1, i + 2]
+            b3 = Kc[k - 1, i + 3]
+            a0 = 0.0
+            a1 = 0.0
+            a2 = 0.0
+            a3 = 0.0
+            for j in range(n):
+                x = Ku[k - 1, j]
+                w0 = W[i, j]
+                w1 = W[i + 1, j]
+                w2 = W[i + 2, j]
+                w3 = W[i + 3, j]
+                a0 += w0 * x
+                a1 += w1 * x
+                a2 += w2 * x
+                a3 += w3 * x
+                Kc[k, j] += (w0 * b0 + w1 * b1) + (w2 * b2 + w3 * b3)
+            Ku[k, i] = a0
+            Ku[k, i + 1] = a1
+            Ku[k, i + 2] = a2
+            Ku[k, i + 3] = a3
+            i += 4
+        while i < n:
+            bi = Kc[k - 1, i]
+            acc = 0.0
+            for j in range(n):
+                w = W[i, j]
+                acc += w * Ku[k - 1, j]
+                Kc[k, j] += w * bi
+            Ku[k, i] = acc
+            i += 1
 
 
 @jit

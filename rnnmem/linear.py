@@ -364,6 +364,16 @@ def bptt_gain(W, j_max: int, cell: str = "elman", dt: float = 1.0) -> np.ndarray
     return out
 
 
+def _step_jacobians(model, x):
+    """State Jacobians (B, T, S, S) of a model without an RNN kernel path (``model.step_jacobians``), squeeze flag."""
+    if not callable(getattr(model, "step_jacobians", None)):
+        raise TypeError(f"rnn must be an rnnmem.RNN (or have to_rnn()) or a model with step_jacobians(x) "
+                        f"(StackedRNN, GRU, LSTM, DiagonalSSM, ...); got {type(model).__name__}")
+    J = model.step_jacobians(x)
+    squeeze = J.ndim == 3
+    return (J[None] if squeeze else J), squeeze
+
+
 def _trajectory(rnn, x, check_finite=True):
     if not hasattr(rnn, "to_rnn"):
         raise TypeError(f"rnn must be an rnnmem.RNN (or have to_rnn()), got {type(rnn).__name__}")
@@ -383,9 +393,13 @@ def trajectory_gain(rnn, x, j_max: int) -> np.ndarray:
     elman, (1, Δt) euler; z_k the pre-activation), i.e. the products of Wᵀdiag(σ'(·)) that BPTT applies. For the
     linear elman cell this is :func:`bptt_gain`.
 
+    Any other model with ``step_jacobians(x)`` (:class:`rnnmem.StackedRNN`, :class:`rnnmem.GRU`,
+    :class:`rnnmem.LSTM` over the stacked state of all layers, :class:`rnnmem.DiagonalSSM`) uses its Jacobians
+    J_k = ∂s_k/∂s_{k−1} the same way.
+
     Parameters
     ----------
-    rnn : rnnmem.RNN
+    rnn : rnnmem.RNN or a model with ``step_jacobians``
     x : array (B, T, d) or (T, d)
         The inputs driving the trajectory; j_max <= T.
 
@@ -393,6 +407,20 @@ def trajectory_gain(rnn, x, j_max: int) -> np.ndarray:
     -------
     ndarray (B, j_max) (or (j_max,) for a 2-D x)
     """
+    if not hasattr(rnn, "to_rnn"):
+        J, squeeze = _step_jacobians(rnn, x)
+        j_max = check_int(j_max, "j_max", minimum=1)
+        B, T, S, _ = J.shape
+        if j_max > T:
+            raise ValueError(f"j_max={j_max} exceeds the sequence length T={T}")
+        out = np.empty((B, j_max))
+        for b in range(B):
+            M = np.eye(S)
+            out[b, 0] = 1.0
+            for j in range(1, j_max):
+                M = M @ J[b, T - j]
+                out[b, j] = np.linalg.norm(M, 2)
+        return out[0] if squeeze else out
     rnn, squeeze, dz, a = _trajectory(rnn, x)
     j_max = check_int(j_max, "j_max", minimum=1)
     if j_max > dz.shape[1]:
@@ -413,10 +441,32 @@ def lyapunov_exponents(rnn, x, k: int = 1, *, washout: int = 0, rng=None) -> np.
     exponential rate of :func:`trajectory_gain`; for a linear elman RNN it is log ρ(W), and all exponents are the
     logs of the moduli of W's eigenvalues. Statistical error decays like (T − washout)^{-1/2}.
 
+    Any other model with ``step_jacobians(x)`` (torch-layout models over the stacked state of all layers, the
+    diagonal SSM) runs the same QR iteration on its Jacobians.
+
     Returns
     -------
     ndarray (B, k) (or (k,) for a 2-D x)
     """
+    if not hasattr(rnn, "to_rnn"):
+        J, squeeze = _step_jacobians(rnn, x)
+        B, T, S, _ = J.shape
+        k = check_int(k, "k", minimum=1)
+        if k > S:
+            raise ValueError(f"k={k} exceeds the state dimension {S}")
+        washout = check_int(washout, "washout", minimum=0)
+        if washout >= T:
+            raise ValueError(f"washout={washout} must be smaller than the sequence length T={T}")
+        gen = as_rng(rng)
+        out = np.empty((B, k))
+        for b in range(B):
+            Q = np.linalg.qr(gen.standard_normal((S, k)))[0]
+            logr = np.empty((T, k))
+            for t in range(T):
+                Q, R = np.linalg.qr(J[b, t] @ Q)
+                logr[t] = np.log(np.abs(np.diag(R)))
+            out[b] = logr[washout:].mean(axis=0)
+        return out[0] if squeeze else out
     rnn, squeeze, dz, a = _trajectory(rnn, x)
     m = rnn.hidden
     k = check_int(k, "k", minimum=1)

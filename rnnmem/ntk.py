@@ -172,6 +172,9 @@ class WideLinearRNN:
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
 
+    def __reduce__(self):  # rebuild through __init__, so the arrays come back read-only
+        return (type(self), tuple(getattr(self, f) for f in self.__dataclass_fields__))
+
     @property
     def n(self) -> int:
         """Width n."""
@@ -243,13 +246,20 @@ def _scalar_linear(model):
 
 
 def _krylov_pair(W, U, C, J):
-    """Rows W^b U and (W^a)ᵀ Cᵀ, b, a = 0..J-1: arrays (J, n)."""
+    """Rows W^b U and (W^a)ᵀ Cᵀ, b, a = 0..J-1: arrays (J, n) (one pass over W per power for both)."""
     n = W.shape[0]
     Ku = np.empty((J, n))
     Kc = np.empty((J, n))
-    KL.krylov(W, U, J, Ku)
-    KL.krylov(W, C, J, Kc, transpose=True)
+    KL.krylov_pair(np.ascontiguousarray(W), np.ascontiguousarray(U), np.ascontiguousarray(C), Ku, Kc)
     return Ku, Kc
+
+
+def _hankel(g):
+    """H[a, b] = g[a+b+1] (0 where a+b+1 >= J), a, b = 0..J-2."""
+    J = g.shape[0]
+    idx = np.arange(J - 1)
+    hank = idx[:, None] + idx[None, :] + 1
+    return np.where(hank < J, g[np.minimum(hank, J - 1)], 0.0)
 
 
 def _markov_vjp(Ku, Kc, g):
@@ -263,10 +273,7 @@ def _markov_vjp(Ku, Kc, g):
     gU = g @ Kc
     if J == 1:
         return np.zeros((Ku.shape[1], Ku.shape[1])), gU, gC
-    idx = np.arange(J - 1)
-    hank = idx[:, None] + idx[None, :] + 1
-    H = np.where(hank < J, g[np.minimum(hank, J - 1)], 0.0)
-    return Kc[:-1].T @ (H @ Ku[:-1]), gU, gC
+    return Kc[:-1].T @ (_hankel(g) @ Ku[:-1]), gU, gC
 
 
 def empirical(model, lags, *, parameterization: str | None = None, lr_W: float | None = None,
@@ -346,6 +353,9 @@ class SCNN:
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
 
+    def __reduce__(self):  # rebuild through __init__, so the arrays come back read-only
+        return (type(self), (self.rho2, self.theta))
+
     @classmethod
     def from_response(cls, L, rho2) -> SCNN:
         """The SCNN with impulse response L: θ = L/ρ (same initial function as a given RNN)."""
@@ -416,20 +426,38 @@ def interpolant(X, y, rho2, L0=None) -> np.ndarray:
     ----------
     X : array (N, J)
         Design matrix (:func:`lagged_design`).
-    y : array (N,)
+    y : array (N,) or (N, K)
+        Targets; K columns are K problems with the same X and weights, solved by one factorisation.
     rho2 : array (J,)
         Positive weights.
-    L0 : array (J,), optional
-        Initial impulse response (default 0).
+    L0 : array (J,) or (J, K), optional
+        Initial impulse response(s) (default 0). A (J,) L0 with a (N, K) y is shared by the K problems; a (J, K)
+        L0 with a (N,) y gives K problems with the same targets.
+
+    Returns
+    -------
+    ndarray (J,), or (J, K) when y or L0 has K columns.
     """
-    X, y = _design(X, y)
-    J = X.shape[1]
+    X = as_array(X, "X", ndim=2)
+    N, J = X.shape
+    y = as_array(y, "y", shape=(N,)) if np.ndim(y) <= 1 else as_array(y, "y", shape=(N, None))
     rho2 = as_array(rho2, "rho2", shape=(J,))
     if np.any(rho2 <= 0):
         raise ValueError(f"rho2 must be positive, got minimum {rho2.min()}")
-    L0 = np.zeros(J) if L0 is None else as_array(L0, "L0", shape=(J,))
+    if L0 is None:
+        L0 = np.zeros(J)
+    else:
+        L0 = as_array(L0, "L0", shape=(J,)) if np.ndim(L0) <= 1 else as_array(L0, "L0", shape=(J, None))
+    if y.ndim == 2 and L0.ndim == 2 and y.shape[1] != L0.shape[1]:
+        raise ValueError(f"y has {y.shape[1]} columns but L0 has {L0.shape[1]}; they must match (or one be 1-D)")
     r = np.sqrt(rho2)
-    z = sla.lstsq(X * r, y - X @ L0, lapack_driver="gelsd")[0]
+    XL0 = X @ L0
+    if y.ndim == 2 and XL0.ndim == 1:
+        XL0 = XL0[:, None]
+    rhs = (y[:, None] if y.ndim == 1 and L0.ndim == 2 else y) - XL0
+    z = sla.lstsq(X * r, rhs, lapack_driver="gelsd")[0]
+    if z.ndim == 2:
+        return (L0[:, None] if L0.ndim == 1 else L0) + r[:, None] * z
     return L0 + r * z
 
 
@@ -538,7 +566,8 @@ def gd(model, X, y, *, lr: float, steps: int, X_test=None, y_test=None, record_e
             if t == steps:
                 break
             gW, gU, gC = _markov_vjp(Ku, Kc, (2.0 / N) * (X.T @ res))
-            W -= aW * gW
+            np.multiply(gW, aW, out=gW)  # in place: no second n×n temporary
+            W -= gW
             U -= aU * gU
             C -= aC * gC
         out = model.replace(W=W, U=U, C=C)

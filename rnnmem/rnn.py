@@ -14,39 +14,39 @@ from __future__ import annotations
 
 import contextlib
 import math
+import os
 import threading
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from typing import Any
 
 import numba
 import numpy as np
 
 from rnnmem import _kernels as K
+from rnnmem._model import LOSSES, Frozen, loss_and_output_grad
 from rnnmem._validate import (
+    MISSING,
     NonFiniteError,
     as_array,
     as_rng,
     as_sequence_input,
+    check_bool,
     check_choice,
+    check_dt,
     check_int,
+    check_no_kwargs,
     check_positive,
+    check_real,
+    check_size,
     first_nonfinite_step,
+    renamed_kwarg,
+    shape_source,
 )
 
 __all__ = ["RNN", "Gradients", "CELLS", "ACTIVATIONS", "LOSSES", "simulate_stack"]
 
 CELLS = ("elman", "euler")
 ACTIVATIONS = tuple(K.ACTIVATIONS)
-LOSSES = ("mse", "weighted_mse", "cross_entropy")
-
-#: the per-step (rows, m) @ (m, m) BLAS product beats tight per-row loops once rows * m >= BLAS_MIN_WORK or
-#: m >= BLAS_MIN_HIDDEN (measured: BLAS 1.0-2.9x faster above, loops up to 3.5x faster below; see docs/rnn.md)
-BLAS_MIN_WORK = 160
-BLAS_MIN_HIDDEN = 64
-#: rows and work per call (T * rows * m * m) from which the ``prange`` loop kernel is used (numba threads > 1)
-PARALLEL_MIN_ROWS = 4
-PARALLEL_MIN_WORK = 200_000
-
 
 @dataclass(frozen=True)
 class Gradients:
@@ -100,41 +100,139 @@ def clear_workspace() -> None:
     _WORKSPACE.bufs = {}
 
 
-#: tests set this to "rows", "parallel" or "blas" to exercise one kernel variant on any size
+#: The kernel variants (docs/rnn.md, "Kernels"): recurrent products as loops or one BLAS call per step, on one
+#: thread, with the rows (sequences) split over numba's thread count, or (``blas-threaded``) with a multi-threaded
+#: BLAS. All give the same numbers to rounding; ``rnnmem._calibrate`` picks the fastest for each call.
+VARIANTS = ("rows", "parallel", "blas", "blas-parallel", "blas-threaded")
+_LOOP_VARIANTS = ("rows", "parallel")
+_SPLIT_VARIANTS = ("parallel", "blas-parallel")
+_KERNELS = {"forward": (K.forward_rows, K.forward_blas), "backward": (K.backward_rows, K.backward_blas)}
+
+#: without a calibration (``RNNMEM_KERNEL=static``, or if calibrating failed) the ``blas`` variant is used from this
+#: hidden width on and ``rows`` below it, on one thread
+BLAS_MIN_HIDDEN = 64
+
+#: tests set this to one of VARIANTS to exercise one kernel variant on any size
 _FORCE_VARIANT: str | None = None
 
 
-def _pick_variant(m: int, rows: int, T: int) -> str:
+def _threads() -> int:
+    """rnnmem's thread budget: numba's thread count (``numba.set_num_threads`` / ``NUMBA_NUM_THREADS``)."""
+    return numba.get_num_threads()
+
+
+def _pick_variant(direction: str, m: int, rows: int, T: int, nmodels: int = 1, threads: int | None = None) -> str:
+    """The kernel variant for one call: forced by tests, else the calibrated choice (``rnnmem._calibrate``)."""
     if _FORCE_VARIANT is not None:
         return _FORCE_VARIANT
-    if m >= BLAS_MIN_HIDDEN or rows * m >= BLAS_MIN_WORK:
-        return "blas"
-    if rows >= PARALLEL_MIN_ROWS and numba.get_num_threads() > 1 and T * rows * m * m >= PARALLEL_MIN_WORK:
-        return "parallel"
-    return "rows"
+    from rnnmem import _calibrate
+
+    return _calibrate.choose(direction, m, rows, T, nmodels, _threads() if threads is None else threads)
 
 
-#: per-step products of fewer multiply-adds than this (rows * m * m) run with one BLAS thread: a multi-threaded
-#: BLAS is slower on them (measured on two cores: 2x at m = 16, B = 32; 8 % at m = 256, B = 32; threads help from
-#: m = 256, B = 128 on; on a busy machine much worse, as idle BLAS threads spin)
-BLAS_THREADED_MIN_WORK = 1 << 22
-_BLAS_CONTROLLER = None
+# ------------------------------------------------------------------------------------------ threads
+_POOL: ThreadPoolExecutor | None = None
+_POOL_KEY: tuple[int, int] = (0, 0)
+_POOL_LOCK = threading.Lock()
 
 
-def _blas_threads(variant: str, rows: int, m: int):
-    """Context: one BLAS thread around the per-step products of the ``blas`` variant unless they are large."""
-    global _BLAS_CONTROLLER
-    if variant != "blas" or rows * m * m >= BLAS_THREADED_MIN_WORK:
-        return contextlib.nullcontext()
-    if _BLAS_CONTROLLER is None:
+def _pool(workers: int) -> ThreadPoolExecutor:
+    """The process's worker threads (at least ``workers``); a forked child makes its own (threads do not fork)."""
+    global _POOL, _POOL_KEY
+    pid = os.getpid()
+    with _POOL_LOCK:
+        if _POOL is None or _POOL_KEY[0] != pid or _POOL_KEY[1] < workers:
+            if _POOL is not None and _POOL_KEY[0] == pid:
+                _POOL.shutdown(wait=False)
+            _POOL = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="rnnmem-rows")
+            _POOL_KEY = (pid, workers)
+        return _POOL
+
+
+def _run_split(fn, args: tuple, rows: int, threads: int) -> None:
+    """``fn(*args, n0, n1)`` on ``threads`` disjoint, contiguous row ranges at once (the kernels release the GIL);
+    the calling thread runs the first range."""
+    k = min(threads, rows)
+    bounds = [rows * i // k for i in range(k + 1)]
+    futures = [_pool(k - 1).submit(fn, *args, bounds[i], bounds[i + 1]) for i in range(1, k)]
+    try:
+        fn(*args, bounds[0], bounds[1])
+    finally:
+        for f in futures:
+            f.result()
+
+
+_BLAS_LOCK = threading.Lock()
+_BLAS_STATE = {"depth": 0, "saved": None, "libs": None}
+
+
+def _blas_controllers() -> list:
+    """threadpoolctl controllers of the loaded BLAS libraries, including scipy's (the one numba's ``np.dot``
+    calls)."""
+    if _BLAS_STATE["libs"] is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS numba calls before threadpoolctl looks)
         from threadpoolctl import ThreadpoolController
 
-        _BLAS_CONTROLLER = ThreadpoolController()
-    return _BLAS_CONTROLLER.limit(limits=1, user_api="blas")
+        _BLAS_STATE["libs"] = [lc for lc in ThreadpoolController().lib_controllers if lc.user_api == "blas"]
+    return _BLAS_STATE["libs"]
 
 
-_FORWARD = {"rows": K.forward_rows, "parallel": K.forward_rows_parallel, "blas": K.forward_blas}
-_BACKWARD = {"rows": K.backward_rows, "parallel": K.backward_rows_parallel, "blas": K.backward_blas}
+def blas_max_threads() -> int:
+    """The largest thread count of the loaded BLAS libraries."""
+    return max((lc.num_threads for lc in _blas_controllers()), default=1)
+
+
+@contextlib.contextmanager
+def _one_blas_thread():
+    """Every BLAS on one thread for the duration (nested and concurrent uses share one saved state; the
+    original counts come back when the last one leaves). Direct library calls: ~µs, not threadpoolctl's ~100 µs."""
+    libs = _blas_controllers()
+    with _BLAS_LOCK:
+        if _BLAS_STATE["depth"] == 0:
+            _BLAS_STATE["saved"] = [lc.num_threads for lc in libs]
+            for lc in libs:
+                lc.set_num_threads(1)
+        _BLAS_STATE["depth"] += 1
+    try:
+        yield
+    finally:
+        with _BLAS_LOCK:
+            _BLAS_STATE["depth"] -= 1
+            if _BLAS_STATE["depth"] == 0:
+                for lc, n in zip(libs, _BLAS_STATE["saved"], strict=True):
+                    lc.set_num_threads(n)
+
+
+def _gemm_threads(work: float):
+    """Context for a whole call whose largest product outside the recurrence has ``work`` multiply-adds: one BLAS
+    thread unless the calibration found a threaded BLAS faster from that size on (``rnnmem._calibrate``). On a
+    busy machine a threaded BLAS can take 10x longer on these products than one thread."""
+    from rnnmem import _calibrate
+
+    if work < _calibrate.gemm_threads_min_work(_threads()):
+        return _one_blas_thread()
+    return contextlib.nullcontext()
+
+
+def _blas_threads(variant: str, rows: int = 0, m: int = 0):
+    """Context for a recurrence whose per-step products are (rows, m) @ (m, m) (also used by ``rnnmem.gated``):
+    nothing for the loop variants and for ``blas-threaded``; for a BLAS variant, one BLAS thread unless the
+    calibration found a threaded BLAS faster for products of that size (``_gemm_threads``)."""
+    if variant in _LOOP_VARIANTS or variant == "blas-threaded":
+        return contextlib.nullcontext()
+    return _gemm_threads(rows * m * m)
+
+
+def _launch(direction: str, variant: str, args: tuple, rows: int, threads: int | None = None) -> None:
+    """Run the ``direction`` ("forward"/"backward") kernel of ``variant`` on all ``rows`` (args without n0, n1)."""
+    fn = _KERNELS[direction][0 if variant in _LOOP_VARIANTS else 1]
+    threads = _threads() if threads is None else threads
+    # blas and blas-parallel: one BLAS thread inside each step's product (the split rows use the threads)
+    with _one_blas_thread() if variant in ("blas", "blas-parallel") else contextlib.nullcontext():
+        if variant in _SPLIT_VARIANTS and threads > 1 and rows > 1:
+            _run_split(fn, args, rows, threads)
+        else:
+            fn(*args, 0, rows)
 
 
 def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
@@ -142,32 +240,36 @@ def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
     S, m, _ = W.shape
     B, T, d = X.shape
     X2 = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * B, d)
-    if S == 1:  # one 2-D gemm (numpy's stacked matmul is slow when d is small)
-        uxb = _workspace("s", (T * B, m))
-        np.dot(X2, U[0].T, out=uxb)
-        uxb += b[0]
-        uxb = uxb.reshape(T, B, m)
-    else:  # (T*B, S, m) -> time-major (T, S, B, m) -> (T, S*B, m)
-        proj = np.tensordot(X2, U, axes=([1], [2])) + b
-        uxb = _workspace("s", (T, S, B, m))
-        np.copyto(uxb, proj.reshape(T, B, S, m).transpose(0, 2, 1, 3))
-        uxb = uxb.reshape(T, S * B, m)
+    with _gemm_threads(T * B * S * m * d):
+        if S == 1:  # one 2-D gemm (numpy's stacked matmul is slow when d is small)
+            uxb = _workspace("s", (T * B, m))
+            np.dot(X2, U[0].T, out=uxb)
+            uxb += b[0]
+            uxb = uxb.reshape(T, B, m)
+        else:  # time-major (T, S, B, m) written in place (no temporary of the full size: page faults)
+            uxb = _workspace("s", (T, S, B, m))
+            np.matmul(X2.reshape(T, 1, B, d), U.transpose(0, 2, 1)[None], out=uxb)
+            uxb += b[None, :, None, :]
+            uxb = uxb.reshape(T, S * B, m)
     s = uxb  # the kernels read uxb[k] before they write s[k]: the states overwrite the input projection
     dz = _workspace("dz", uxb.shape) if need_deriv else np.empty((1, 1, 1))
     a, c = _cell_coefficients(cell, dt)
-    variant = variant or _pick_variant(m, S * B, T)
+    variant = variant or _pick_variant("forward", m, S * B, T, S)
     wt = np.ascontiguousarray(W.transpose(0, 2, 1))
-    with _blas_threads(variant, S * B, m):
-        _FORWARD[variant](wt, uxb, B, a, c, K.ACTIVATIONS[activation], s, dz, need_deriv)
+    _launch("forward", variant, (wt, uxb, B, a, c, K.ACTIVATIONS[activation], s, dz, need_deriv), S * B)
     return s, dz
 
 
-def _check_states(s: np.ndarray, what: str = "hidden states") -> None:
-    step = first_nonfinite_step(s, time_axis=0)
+def _check_states(s: np.ndarray, what: str = "hidden states", time_axis: int = 0,
+                  cause: str = "the model explodes on this input (reduce the weights, the input scale or dt)") -> None:
+    """Raise :class:`NonFiniteError` naming the first time step at which ``s`` holds NaN or inf (``time_axis``)."""
+    if np.isfinite(np.sum(s)):  # one vectorised pass; a sum of finite numbers is finite unless it overflows
+        return
+    step = first_nonfinite_step(s, time_axis=time_axis)  # exact (and right when only the sum overflowed)
     if step >= 0:
         raise NonFiniteError(
-            f"the model's {what} became non-finite (NaN or inf) at time step {step}: the model explodes on this "
-            "input (reduce the weights, the input scale or dt); pass check_finite=False to get the raw values",
+            f"the model's {what} became non-finite (NaN or inf) at time step {step}: {cause}; pass "
+            "check_finite=False to get the raw values",
             step=step,
         )
 
@@ -193,7 +295,8 @@ def simulate_stack(W, U, b, C, D, x, *, cell="elman", activation="tanh", dt=1.0,
     """
     check_choice(cell, "cell", CELLS)
     check_choice(activation, "activation", ACTIVATIONS)
-    dt = check_positive(dt, "dt")
+    dt = check_dt(dt, "dt")
+    check_finite = check_bool(check_finite, "check_finite")
     W = as_array(W, "W", ndim=3)
     S, m = W.shape[0], W.shape[1]
     if W.shape != (S, m, m):
@@ -210,65 +313,60 @@ def simulate_stack(W, U, b, C, D, x, *, cell="elman", activation="tanh", dt=1.0,
     if check_finite:
         _check_states(s)
     B, T = X.shape[:2]
-    s4 = s.reshape(T, S, B, m).transpose(1, 0, 2, 3).reshape(S, T * B, m)
-    y = np.matmul(s4, C.transpose(0, 2, 1)).reshape(S, T, B, p).transpose(0, 2, 1, 3)
-    if D is not None:
-        y = y + np.matmul(X[None], D.transpose(0, 2, 1)[:, None])
+    with _gemm_threads(T * B * m * p):
+        y = np.matmul(s.reshape(T, S, B, m), C.transpose(0, 2, 1)[None]).transpose(1, 2, 0, 3)  # (S, B, T, p)
+        if D is not None:
+            y = y + np.matmul(X[None], D.transpose(0, 2, 1)[:, None])
     return np.ascontiguousarray(y)
 
 
-def _rebuild(cls, kwargs):
-    return cls(**kwargs)
+def _markov_bsgs(A, U, C, T: int) -> np.ndarray:
+    """C A^j U for j = 0..T-1, shape (T, p, d), by baby and giant steps: with n ≈ √(T d / p) and G = A^n (repeated
+    squaring), C A^{i + nq} U = (C A^i)(G^q U) for i < n, q < ⌈T/n⌉ — the pairs in one GEMM."""
+    m, d = U.shape
+    p = C.shape[0]
+    n = max(1, min(T, int(math.ceil(math.sqrt(T * d / p)))))
+    Q = -(-T // n)
+    R = np.empty((n, p, m))
+    R[0] = C
+    for i in range(1, n):
+        np.dot(R[i - 1], A, out=R[i])
+    V = np.empty((Q, m, d))
+    V[0] = U
+    if Q > 1:
+        G = np.linalg.matrix_power(A, n)
+        for q in range(1, Q):
+            np.dot(G, V[q - 1], out=V[q])
+    L = R.reshape(n * p, m) @ V.transpose(1, 0, 2).reshape(m, Q * d)  # rows (i, o), columns (q, c)
+    return np.ascontiguousarray(L.reshape(n, p, Q, d).transpose(2, 0, 1, 3).reshape(Q * n, p, d)[:T])
 
 
-def _validate_blocks(m: int, U, b, C, D, cell, activation, dt):
-    """The validation shared by every cell model: U (m, d), b (m,), C (p, m), D (p, d) or None, the names and dt."""
+def _validate_blocks(m: int, U, b, C, D, cell, activation, dt, source: str = "W"):
+    """The validation shared by every cell model: U (m, d), b (m,), C (p, m), D (p, d) or None, the names and dt.
+
+    ``source`` names the argument that fixed the hidden width m (W, or w of a reparameterised model), so that a
+    shape mismatch names both sides."""
     cell = check_choice(cell, "cell", CELLS)
     activation = check_choice(activation, "activation", ACTIVATIONS)
-    dt = check_positive(dt, "dt")
-    U = as_array(U, "U", shape=(m, None))
-    b = as_array(b, "b", shape=(m,))
-    C = as_array(C, "C", shape=(None, m))
+    dt = check_dt(dt, "dt")
+    with shape_source(f"the hidden width m = {m} comes from {source}"):
+        U = as_array(U, "U", shape=(m, None))
+        b = as_array(b, "b", shape=(m,))
+        C = as_array(C, "C", shape=(None, m))
     if D is not None:
         D = as_array(D, "D", shape=(C.shape[0], U.shape[1]))
     return U, b, C, D, cell, activation, dt
 
 
-class _FrozenModel:
-    """Immutable-model mechanics shared by :class:`RNN` and the reparameterised models of ``rnnmem.reparam``.
+class _FrozenModel(Frozen):
+    """The fields common to every cell model (U, b, C, D, cell, activation, dt, inputs, outputs) on top of the
+    immutable-model mechanics of :class:`rnnmem._model.Frozen` (``_freeze``, ``replace``, pickling), shared by
+    :class:`RNN` and the reparameterised models of ``rnnmem.reparam``.
 
-    A subclass lists its fields as ``__slots__ = ("_<field>", ...)`` in the order of its constructor's keywords,
-    sets them once with :meth:`_freeze` (arrays become read-only) and gets ``replace``, pickling and the fields
-    common to every cell model (U, b, C, D, cell, activation, dt, inputs, outputs).
+    A subclass lists its fields as ``__slots__ = ("_<field>", ...)`` in the order of its constructor's keywords.
     """
 
     __slots__ = ()
-
-    def _freeze(self, **fields) -> None:
-        for name, val in fields.items():
-            if isinstance(val, np.ndarray):
-                val.flags.writeable = False
-            object.__setattr__(self, "_" + name, val)
-
-    def __setattr__(self, name, value):
-        raise AttributeError(f"{type(self).__name__} is immutable; use model.replace({name.lstrip('_')}=...) for a "
-                             "modified copy")
-
-    def __reduce__(self):
-        return (_rebuild, (type(self), self._kwargs()))
-
-    def _kwargs(self) -> dict[str, Any]:
-        return {slot[1:]: getattr(self, slot) for slot in self.__slots__}
-
-    def replace(self, **changes):
-        """A new model with the given fields changed, validated again (the fields are the constructor's
-        arguments)."""
-        kw = self._kwargs()
-        unknown = set(changes) - set(kw)
-        if unknown:
-            raise TypeError(f"replace() got unknown field(s) {sorted(unknown)}; fields are {sorted(kw)}")
-        kw.update(changes)
-        return type(self)(**kw)
 
     U = property(lambda self: self._U, doc="Input weights (m, d), read-only.")
     b = property(lambda self: self._b, doc="Bias (m,), read-only.")
@@ -330,7 +428,8 @@ class RNN(_FrozenModel):
         m = W.shape[0]
         if W.shape != (m, m):
             raise ValueError(f"W must be square (m, m), got shape {W.shape}")
-        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt)
+        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt,
+                                                            source=f"W (shape {W.shape})")
         self._freeze(W=W, U=U, b=b, C=C, D=D, cell=cell, activation=activation, dt=dt)
 
     # ------------------------------------------------------------------ fields
@@ -364,18 +463,19 @@ class RNN(_FrozenModel):
         cell: str = "elman",
         activation: str = "tanh",
         dt: float = 1.0,
-        sigma: float = 0.9,
+        sigma2: float = MISSING,
         shift: float | None = None,
         bias: float = 0.0,
         feedthrough: bool = False,
         rng=None,
+        **deprecated,
     ) -> RNN:
         """A random model with a documented initialisation.
 
-        W = σ G / √m − shift · I with G_ij ~ N(0, 1) (so W_ij ~ N(0, σ²/m): by the circular law the eigenvalues of
-        σG/√m fill the disc of radius σ), U_ij ~ N(0, 1/d), b_i ~ N(0, bias²), C_ij ~ N(0, 1/m), D_ij ~ N(0, 1/d)
-        when ``feedthrough``. The circular law is asymptotic: for small m some eigenvalues fall outside the disc
-        (e.g. m = 16, σ = 0.9, seed 0 gives an euler W with spectral abscissa +0.09), so check
+        W = √σ² G / √m − shift · I with G_ij ~ N(0, 1), so W_ij ~ N(0, σ²/m) (by the circular law the eigenvalues
+        of √σ² G/√m fill the disc of radius σ); U_ij ~ N(0, 1/d), b_i ~ N(0, bias²), C_ij ~ N(0, 1/m),
+        D_ij ~ N(0, 1/d) when ``feedthrough``. The circular law is asymptotic: for small m some eigenvalues fall
+        outside the disc (e.g. m = 16, σ² = 0.81, seed 0 gives an euler W with spectral abscissa +0.09), so check
         ``rnnmem.spectral_abscissa(rnn.W)`` when stability matters.
 
         Parameters
@@ -383,8 +483,10 @@ class RNN(_FrozenModel):
         hidden, inputs, outputs : int
             m, d, p (each >= 1).
         cell, activation, dt : as in :class:`RNN`.
-        sigma : float
-            Scale σ >= 0 of W (spectral radius ≈ σ for large m).
+        sigma2 : float
+            Variance scale σ² >= 0 of W: W_ij ~ N(0, σ²/m), spectral radius ≈ σ for large m (default 0.81, i.e.
+            σ = 0.9). The name ``sigma2`` is the one variance name of rnnmem (as in
+            :func:`rnnmem.ntk.lag_weights`).
         shift : float, optional
             Subtracted from W's diagonal. Default 0 for ``elman`` and 1 for ``euler`` (so the continuous-time
             linearisation W is Hurwitz when σ < 1).
@@ -394,25 +496,44 @@ class RNN(_FrozenModel):
             Include a random D.
         rng : None, int or numpy.random.Generator
             Same seed, same model.
+
+        Notes
+        -----
+        ``sigma=`` (the standard deviation scale σ, W = σG/√m) is a deprecated alias: ``sigma=s`` is
+        ``sigma2=s**2`` and draws the same model; it will be removed in rnnmem 0.3.
         """
+        sigma = renamed_kwarg(deprecated, "sigma", "sigma2", MISSING)
+        check_no_kwargs(deprecated, "RNN.random")
         m = check_int(hidden, "hidden", minimum=1)
         d = check_int(inputs, "inputs", minimum=1)
         p = check_int(outputs, "outputs", minimum=1)
-        sigma = check_positive(sigma, "sigma", strict=False)
-        bias = check_positive(bias, "bias", strict=False)
+        if sigma is not MISSING:
+            if sigma2 is not MISSING:
+                raise TypeError("got both `sigma2` and its deprecated alias `sigma`; pass `sigma2` only")
+            scale = check_real(sigma, "sigma", minimum=0.0)
+        else:
+            scale = 0.9 if sigma2 is MISSING else math.sqrt(check_real(sigma2, "sigma2", minimum=0.0))
+        bias = check_real(bias, "bias", minimum=0.0)
+        feedthrough = check_bool(feedthrough, "feedthrough")
         check_choice(cell, "cell", CELLS)
-        if shift is None:
-            shift = 0.0 if cell == "elman" else 1.0
+        check_choice(activation, "activation", ACTIVATIONS)
+        dt = check_dt(dt, "dt")
+        shift = (0.0 if cell == "elman" else 1.0) if shift is None else check_real(shift, "shift")
+        check_size(f"RNN.random(hidden={m}, inputs={d}, outputs={p})", m * m + m * d + p * m + p * d + m)
         gen = as_rng(rng)
-        W = sigma * gen.standard_normal((m, m)) / np.sqrt(m) - float(shift) * np.eye(m)
+        W = scale * gen.standard_normal((m, m)) / np.sqrt(m) - shift * np.eye(m)
         U = gen.standard_normal((m, d)) / np.sqrt(d)
         b = bias * gen.standard_normal(m)
         C = gen.standard_normal((p, m)) / np.sqrt(m)
         D = gen.standard_normal((p, d)) / np.sqrt(d) if feedthrough else None
+        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+            raise ValueError(f"the scales are too large: W = √sigma2·G/√m − shift·I or b = bias·g overflows "
+                             f"(sigma2 = {scale * scale:g}, shift = {shift:g}, bias = {bias:g})")
         return cls(W, U, b, C, D, cell=cell, activation=activation, dt=dt)
 
     # ------------------------------------------------------------------ forward
     def _forward(self, x, need_deriv: bool, check_finite: bool):
+        check_bool(check_finite, "check_finite")
         X, squeeze = as_sequence_input(x, self.inputs)
         s, dz = _run_forward(self._W[None], self._U[None], self._b[None], X, self._cell, self._activation,
                              self._dt, need_deriv)
@@ -421,11 +542,13 @@ class RNN(_FrozenModel):
         return X, squeeze, s, dz
 
     def _readout(self, X, s):
-        B, T, _ = X.shape
-        m = self.hidden
-        y = np.dot(s.reshape(T * B, m), self._C.T).reshape(T, B, self.outputs).transpose(1, 0, 2)
-        if self._D is not None:
-            y = y + X @ self._D.T
+        B, T, d = X.shape
+        m, p = self.hidden, self.outputs
+        # an overflow is reported by the caller (check_finite) or returned raw: no RuntimeWarning on the way
+        with _gemm_threads(T * B * p * max(m, d)), np.errstate(over="ignore", invalid="ignore"):
+            y = np.dot(s.reshape(T * B, m), self._C.T).reshape(T, B, p).transpose(1, 0, 2)
+            if self._D is not None:
+                y = y + X @ self._D.T
         return np.ascontiguousarray(y)
 
     def __call__(self, x, *, check_finite: bool = True) -> np.ndarray:
@@ -436,6 +559,8 @@ class RNN(_FrozenModel):
         """
         X, squeeze, s, _ = self._forward(x, False, check_finite)
         y = self._readout(X, s)
+        if check_finite:
+            _check_states(y, "outputs", time_axis=1, cause="the readout C h + D x overflows (C, D or x too large)")
         return y[0] if squeeze else y
 
     def states(self, x, *, check_finite: bool = True) -> np.ndarray:
@@ -474,19 +599,26 @@ class RNN(_FrozenModel):
 
     def _backward(self, X, squeeze, s, dz, dY, check_finite):
         B, T, d = X.shape
+        # an overflow is reported as NonFiniteError (check_finite) or returned raw: no RuntimeWarning on the way
+        with _gemm_threads(T * B * self.hidden * max(self.hidden, d, self.outputs)), \
+                np.errstate(over="ignore", invalid="ignore"):
+            return self._backward_products(X, squeeze, s, dz, dY, check_finite)
+
+    def _backward_products(self, X, squeeze, s, dz, dY, check_finite):
+        B, T, d = X.shape
         m, p = self.hidden, self.outputs
         dY_tm = np.ascontiguousarray(dY.transpose(1, 0, 2))  # (T, B, p)
+        dY2 = dY_tm.reshape(T * B, p)
         gz = _workspace("gz", dz.shape)
+        np.dot(dY2, self._C, out=gz.reshape(T * B, m))  # the direct terms Cᵀ dy_k, overwritten by the kernel
         a, _ = _cell_coefficients(self._cell, self._dt)
-        variant = _pick_variant(m, B, T)
-        with _blas_threads(variant, B, m):
-            _BACKWARD[variant](self._W[None], self._C[None], dY_tm, dz, B, a, gz)
+        _launch("backward", _pick_variant("backward", m, B, T), (self._W[None], dz, B, a, gz), B)
         if check_finite:
-            _check_states(gz, "backpropagated gradients")
+            _check_states(gz, "backpropagated gradients",
+                          cause="the model explodes backwards (reduce the weights or dt) or dy is too large")
         gz2 = gz.reshape(T * B, m)
         s2 = s.reshape(T * B, m)
         X_tm2 = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * B, d)
-        dY2 = dY_tm.reshape(T * B, p)
         gW = gz[1:].reshape((T - 1) * B, m).T @ s[:-1].reshape((T - 1) * B, m) if T > 1 else np.zeros((m, m))
         gU = gz2.T @ X_tm2
         gb = np.ones(T * B) @ gz2
@@ -497,6 +629,13 @@ class RNN(_FrozenModel):
             gD = dY2.T @ X_tm2
             gx = gx + dY_tm @ self._D
         gx = np.ascontiguousarray(gx.transpose(1, 0, 2))
+        if check_finite:
+            bad = [k for k, v in (("W", gW), ("U", gU), ("b", gb), ("C", gC), ("D", gD), ("x", gx))
+                   if v is not None and not np.isfinite(v).all()]
+            if bad:
+                raise NonFiniteError(f"the gradients of blocks {bad} overflow (the sums over time and batch of "
+                                     "finite terms exceed the float range: dy, x or the weights are too large); pass "
+                                     "check_finite=False to get the raw values")
         return Gradients(W=gW, U=gU, b=gb, C=gC, D=gD, x=gx[0] if squeeze else gx)
 
     def loss_and_grad(self, x, y_target, loss: str = "mse", *, power: float = 2.0,
@@ -525,42 +664,73 @@ class RNN(_FrozenModel):
         """
         check_choice(loss, "loss", LOSSES)
         X, squeeze, s, dz = self._forward(x, True, check_finite)
-        yhat = self._readout(X, s)
-        B, T, p = yhat.shape
-        if loss == "cross_entropy":
-            labels = np.asarray(y_target)
-            want = () if squeeze else (B,)
-            if labels.shape != want or labels.dtype.kind not in "iu":
-                raise ValueError(f"y_target for cross_entropy must be integer labels of shape {want}, got "
-                                 f"{labels.dtype} array of shape {labels.shape}")
-            labels = labels.reshape(B)
-            if labels.min() < 0 or labels.max() >= p:
-                raise ValueError(f"y_target labels must lie in 0..{p - 1} (the model has {p} outputs)")
-            logits = yhat[:, -1, :]
-            z = logits - logits.max(axis=1, keepdims=True)
-            logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-            value = float(-logp[np.arange(B), labels].mean())
-            dY = np.zeros_like(yhat)
-            probs = np.exp(logp)
-            probs[np.arange(B), labels] -= 1.0
-            dY[:, -1, :] = probs / B
-        else:
-            want = (T, p) if squeeze else (B, T, p)
-            Y = as_array(y_target, "y_target", shape=want)
-            if squeeze:
-                Y = Y[None]
-            r = yhat - Y
-            if loss == "mse":
-                w = np.ones((1, T, 1))
-            else:
-                power = check_positive(power, "power", strict=False)
-                w = (((np.arange(T) + 1.0) / (T + 1.0)) ** power)[None, :, None]
-            n = r.size
-            value = float((w * r * r).sum() / n)
-            dY = 2.0 * w * r / n
+        value, dY = loss_and_output_grad(self._readout(X, s), y_target, loss, power, squeeze)
         return value, self._backward(X, squeeze, s, dz, dY, check_finite)
 
     # ------------------------------------------------------------------ linear models
+    def _transition(self):
+        """(A, scale) with h ← A h + scale·(U x + b): elman (W, 1), euler (I + ΔtW, Δt)."""
+        if self._cell == "elman":
+            return self._W, 1.0
+        return np.eye(self.hidden) + self._dt * self._W, self._dt
+
+    def convolve(self, x, *, check_finite: bool = True) -> np.ndarray:
+        """Outputs of a linear model as a convolution by FFT: the same map as ``rnn(x)``, fast for long sequences.
+
+        With activation="linear" the model is y_k = Σ_{j≤k} L_j x_{k−j} + y^b_k, with the Markov parameters L_j of
+        :meth:`markov` and the response to the bias y^b_k = Σ_{j≤k} scale·C A^j b (``rnn(0)``). This computes all
+        T parameters by baby and giant steps, L_{i+nq} = (scale·C A^i)(A^{nq} U) with n ≈ √T (√T products with A,
+        √T with A^n, one GEMM; O(√T m² + T m + m³ log T) operations instead of the T m² of T successive powers), and
+        the convolution by real FFTs of length ≥ 2T − 1 (O(B T log T p d)), against O(B T m²) for the recurrence.
+        ``python benchmarks/linear_fft.py`` measures the gain (docs/rnn.md).
+
+        Accuracy: the error is norm-wise, the usual bound of FFT convolution, |y_k − rnn(x)_k| ≲ ε log₂T · Σ_j|L_j|
+        · max|x| at every step (tested to that bound). Outputs far below the largest — the tail of a decayed impulse
+        response — are therefore not accurate relative to their own size; the recurrence ``rnn(x)`` is (its
+        rounding errors decay with the state), so use it for memory functions and decay rates.
+
+        Parameters
+        ----------
+        x : array (B, T, d) or (T, d)
+        check_finite : bool
+            Raise :class:`~rnnmem.NonFiniteError` when the Markov parameters overflow (an unstable model).
+
+        Returns
+        -------
+        y : ndarray (B, T, p) (or (T, p) for 2-D x)
+        """
+        if self._activation != "linear":
+            raise ValueError(f"convolve() needs activation='linear' (the map is otherwise not a convolution); "
+                             f"this model has activation={self._activation!r}; use rnn(x)")
+        import scipy.fft
+
+        check_bool(check_finite, "check_finite")
+        X, squeeze = as_sequence_input(x, self.inputs)
+        B, T, d = X.shape
+        check_size("convolve's Markov parameters", T, self.outputs, d + 1)
+        A, scale = self._transition()
+        Ub = np.concatenate([self._U, self._b[:, None]], axis=1)  # the bias is an input channel equal to 1
+        with np.errstate(over="ignore", invalid="ignore"):
+            L = _markov_bsgs(A, Ub, self._C, T)
+            L *= scale
+        if check_finite and not np.isfinite(L).all():
+            step = first_nonfinite_step(L, 0)
+            raise NonFiniteError(f"Markov parameters overflow at lag {step}: the linear model is unstable (spectral "
+                                 f"radius of its transition matrix > 1); rnn(x, check_finite=False) gives the raw "
+                                 f"recurrence", step=step)
+        Lx = L[:, :, :d]
+        if self._D is not None:
+            Lx[0] += self._D
+        nfft = scipy.fft.next_fast_len(2 * T - 1, real=True)
+        Lf = scipy.fft.rfft(Lx, nfft, axis=0)  # (F, p, d)
+        Xf = scipy.fft.rfft(X, nfft, axis=1)  # (B, F, d)
+        y = scipy.fft.irfft(np.einsum("fod,bfd->bfo", Lf, Xf), nfft, axis=1)[:, :T]
+        y += np.cumsum(L[:, :, d], axis=0)  # the bias response
+        y = np.ascontiguousarray(y)
+        if check_finite:
+            _check_states(y, "outputs", time_axis=1, cause="the convolution overflows (x or the weights too large)")
+        return y[0] if squeeze else y
+
     def markov(self, n: int) -> np.ndarray:
         """Markov parameters (impulse response) L_0..L_{n-1}, shape (n, p, d); linear activation only.
 
@@ -574,11 +744,9 @@ class RNN(_FrozenModel):
             raise ValueError(f"markov() needs activation='linear' (the map is otherwise not a convolution); "
                              f"this model has activation={self._activation!r}")
         n = check_int(n, "n", minimum=1)
-        m, d, p = self.hidden, self.inputs, self.outputs
-        if self._cell == "elman":
-            A, scale = self._W, 1.0
-        else:
-            A, scale = np.eye(m) + self._dt * self._W, self._dt
+        d, p = self.inputs, self.outputs
+        check_size(f"markov(n={n})", n, p, d)
+        A, scale = self._transition()
         out = np.empty((n, p, d))
         K.markov(np.ascontiguousarray(A), np.ascontiguousarray(self._U), np.ascontiguousarray(self._C), n,
                  scale, out)
@@ -589,3 +757,209 @@ class RNN(_FrozenModel):
             raise NonFiniteError(f"Markov parameters overflow at lag {step}: the linear model is unstable "
                                  f"(spectral radius of its transition matrix > 1); use a smaller n", step=step)
         return out
+
+    # ------------------------------------------------------------------ interoperability
+    def _linear_blocks(self, bias_input, what: str):
+        """(U, D) of the linear map x ↦ y of a linear model, with b as an extra input column when ``bias_input``."""
+        if self._activation != "linear":
+            raise ValueError(f"{what} needs activation='linear' (a state-space system is linear); this model has "
+                             f"activation={self._activation!r}. Its linearisation at rest (when b = 0) is "
+                             "rnn.replace(activation='linear')")
+        bias_input = check_bool(bias_input, "bias_input")
+        U = self._U
+        D = np.zeros((self.outputs, self.inputs)) if self._D is None else self._D
+        if bias_input:
+            U = np.concatenate([U, self._b[:, None]], axis=1)
+            D = np.concatenate([D, np.zeros((self.outputs, 1))], axis=1)
+        elif np.any(self._b != 0):
+            raise ValueError(f"{what}: this model has a bias b ≠ 0, so its map x ↦ y is affine, not linear. Pass "
+                             "bias_input=True to get b as one more input channel (u_d = 1 at every step), or use "
+                             "rnn.replace(b=np.zeros(rnn.hidden)) for the response to x alone")
+        return U, D
+
+    def statespace(self, *, bias_input: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The model as a discrete linear system (A, B, C, D) in the control convention (linear activation only).
+
+        x_{k+1} = A x_k + B u_k,  y_k = C x_k + D u_k,  x_0 = 0 (u_k the model's input x_k),
+
+        with the impulse response y_0 = D, y_k = C A^{k−1} B equal to the Markov parameters of :meth:`markov`
+        (docs/math.md §1):
+
+        * elman: x_k = h_{k−1} (the state before step k), (A, B, C, D) = (W, U, CW, CU + D_rnn);
+        * euler: x_k = h_k, A = I + ΔtW, B = ΔtU, C = C_rnn A, D = Δt C_rnn U + D_rnn (the discrete map of the
+          forward-Euler step; the Δt factors are those of the Markov parameters).
+
+        This is the convention of ``scipy.signal.dlti`` (see :meth:`to_scipy`) and of python-control
+        (``control.ss(*rnn.statespace(), rnn.dt)``; its ``impulse_response`` uses a unit-area pulse u_0 = 1/Δt, so
+        it returns L_k / Δt, while ``forced_response`` to u_0 = 1 returns L_k).
+
+        Parameters
+        ----------
+        bias_input : bool
+            A model with b ≠ 0 is affine; with ``bias_input=True`` b becomes one more input column of B (and a zero
+            column of D), so that feeding u = (x, 1) reproduces ``rnn(x)``. Without it, b ≠ 0 raises ``ValueError``.
+
+        Returns
+        -------
+        A (m, m), B (m, d), C (p, m), D (p, d) : new float64 arrays (D is zero when the model has none).
+        """
+        U, Drnn = self._linear_blocks(bias_input, "statespace()")
+        A, scale = self._transition()
+        A = np.array(A, dtype=np.float64)
+        B = scale * U
+        C = self._C @ A
+        D = scale * (self._C @ U) + Drnn
+        return A, np.ascontiguousarray(B), np.ascontiguousarray(C), np.ascontiguousarray(D)
+
+    def to_scipy(self, *, bias_input: bool = False):
+        """The model as a ``scipy.signal.dlti`` state-space system with sampling time ``dt``.
+
+        ``scipy.signal.dimpulse(rnn.to_scipy(), n=n)`` returns the Markov parameters ``rnn.markov(n)`` (for each
+        input j, the outputs (n, p) = ``rnn.markov(n)[:, :, j]``), and ``scipy.signal.dlsim`` the outputs
+        ``rnn(x)`` of one sequence. The matrices are those of :meth:`statespace` (see there for ``bias_input``).
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.signal, rnnmem as rm
+        >>> rnn = rm.RNN.random(4, activation="linear", rng=0)
+        >>> _, (y,) = scipy.signal.dimpulse(rnn.to_scipy(), n=6)
+        >>> bool(np.allclose(y, rnn.markov(6)[:, :, 0], rtol=1e-12, atol=1e-15))
+        True
+        """
+        import scipy.signal
+
+        return scipy.signal.dlti(*self.statespace(bias_input=bias_input), dt=self._dt)
+
+    @classmethod
+    def from_scipy(cls, system, *, cell: str = "elman", dt: float | None = None,
+                   realization: str = "auto") -> RNN:
+        """A linear RNN whose impulse response (:meth:`markov`) is that of a discrete linear system.
+
+        Parameters
+        ----------
+        system : scipy.signal.dlti (state space, transfer function or zeros/poles/gain), a discrete python-control
+            ``StateSpace`` (anything with attributes A, B, C, D and a sampling time ``dt``), or a tuple (A, B, C, D)
+            in the control convention x_{k+1} = A x_k + B u_k, y_k = C x_k + D u_k (impulse response y_0 = D,
+            y_k = C A^{k−1} B).
+        cell : {"elman", "euler"}
+        dt : float, optional
+            The model's Δt; default the system's sampling time (1 when the system has none). A value different
+            from the system's own sampling time raises ``ValueError``.
+        realization : {"auto", "invert", "augment"}
+            How the readout of the RNN (which reads h_k, the state *after* step k) is matched to C x_k (the state
+            before it):
+
+            * ``invert`` — same state size n: W = A, U = B, C_rnn = C A⁻¹, D_rnn = D − C A⁻¹ B; needs A invertible,
+              and rounds with relative error ≈ cond(A)·ε.
+            * ``augment`` — n + d states, exact for any A (including singular A, and n = 0, a static gain): the
+              RNN state carries the system's state and the current input, h_k = (x_k, u_k), with
+              W = [[A, B], [0, 0]], U = [[0], [I]], C_rnn = [C, 0], D_rnn = D — no arithmetic on the system's
+              entries.
+            * ``auto`` — ``invert`` when A is invertible with cond(A) ≤ ``FROM_SCIPY_MAX_COND``, else ``augment``
+              (so an exact realisation needs d extra states exactly when A is singular or ill-conditioned).
+
+            For the euler cell the elman realisation (W_e, U_e, C, D) becomes W = (W_e − I)/Δt, U = U_e/Δt (the
+            Euler map I + ΔtW = W_e), exact up to the rounding of that division.
+
+        Returns
+        -------
+        RNN
+            ``activation="linear"``, b = 0, with ``markov(n)`` equal to the system's impulse response.
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.signal, rnnmem as rm
+        >>> sys = scipy.signal.dlti([1.0, 0.5], [1.0, -0.9, 0.2], dt=1.0)   # a transfer function
+        >>> rnn = rm.RNN.from_scipy(sys)
+        >>> _, (y,) = scipy.signal.dimpulse(sys, n=8)
+        >>> bool(np.allclose(rnn.markov(8)[:, 0, 0], y[:, 0], rtol=1e-12, atol=1e-12))
+        True
+        """
+        cell = check_choice(cell, "cell", CELLS)
+        realization = check_choice(realization, "realization", ("auto", "invert", "augment"))
+        A, B, C, D, sys_dt = _discrete_system(system)
+        if dt is None:
+            dt = 1.0 if sys_dt is None else sys_dt
+        else:
+            dt = check_dt(dt, "dt")
+            if sys_dt is not None and dt != sys_dt:
+                raise ValueError(f"dt={dt} differs from the system's sampling time {sys_dt}; omit dt to use the "
+                                 "system's own (a different dt would rescale the time axis silently)")
+        n, d, p = A.shape[0], B.shape[1], C.shape[0]
+        if realization == "auto":
+            cond = np.linalg.cond(A) if n else np.inf
+            realization = "invert" if n and np.isfinite(cond) and cond <= FROM_SCIPY_MAX_COND else "augment"
+        if realization == "invert":
+            if n == 0:
+                raise ValueError("realization='invert' needs at least one state; this system is a static gain "
+                                 "(use realization='augment' or 'auto')")
+            try:
+                CAinv = np.linalg.solve(A.T, C.T).T
+            except np.linalg.LinAlgError:
+                raise ValueError("realization='invert' needs an invertible A; this system's A is singular (use "
+                                 "realization='augment' or 'auto': d extra states make it exact)") from None
+            W, Ue, Cr, Dr = A, B, CAinv, D - CAinv @ B
+        else:
+            W = np.zeros((n + d, n + d))
+            W[:n, :n] = A
+            W[:n, n:] = B
+            Ue = np.zeros((n + d, d))
+            Ue[n:] = np.eye(d)
+            Cr = np.concatenate([C, np.zeros((p, d))], axis=1)
+            Dr = D
+        if cell == "euler":
+            W = (W - np.eye(W.shape[0])) / dt
+            Ue = Ue / dt
+        Dr = None if not np.any(Dr) else Dr
+        return cls(W, Ue, np.zeros(W.shape[0]), Cr, Dr, cell=cell, activation="linear", dt=dt)
+
+
+#: :meth:`RNN.from_scipy` with ``realization="auto"`` inverts A (same state size) up to this condition number
+FROM_SCIPY_MAX_COND = 1e6
+
+
+def _discrete_system(system) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float | None]:
+    """(A, B, C, D, dt) of a scipy.signal dlti, a python-control discrete system or a tuple (A, B, C, D);
+    dt is None when the system has no numeric sampling time."""
+    sys_dt = None
+    if isinstance(system, (tuple, list)):
+        if len(system) != 4:
+            raise TypeError(f"system as a sequence must be (A, B, C, D), got {len(system)} entries")
+        mats = system
+    else:
+        import scipy.signal
+
+        if isinstance(system, scipy.signal.lti):
+            raise ValueError("system is a continuous-time scipy.signal.lti; discretise it first, e.g. "
+                             "system.to_discrete(dt) (zero-order hold), then pass the dlti")
+        if isinstance(system, scipy.signal.dlti):
+            ss = system.to_ss()
+            mats = (ss.A, ss.B, ss.C, ss.D)
+            raw_dt = system.dt
+        elif all(hasattr(system, k) for k in ("A", "B", "C", "D")):
+            mats = (system.A, system.B, system.C, system.D)
+            raw_dt = getattr(system, "dt", True)
+            if raw_dt is not None and not isinstance(raw_dt, bool) and raw_dt == 0:
+                raise ValueError("system is a continuous-time system (dt = 0); discretise it first, e.g. "
+                                 "control.sample_system(system, dt)")
+        else:
+            raise TypeError(f"system must be a scipy.signal.dlti, a discrete python-control StateSpace (attributes "
+                            f"A, B, C, D, dt) or a tuple (A, B, C, D); got a {type(system).__name__} object (a "
+                            "python-control TransferFunction converts with control.ss(system))")
+        if raw_dt is not None and not isinstance(raw_dt, (bool, np.bool_)):
+            sys_dt = check_positive(raw_dt, "system.dt")
+    A = as_array(mats[0], "A", allow_empty=True)
+    n = A.shape[0] if A.size else 0
+    if A.size and (A.ndim != 2 or A.shape[0] != A.shape[1]):
+        raise ValueError(f"A must be a square matrix (n, n), got shape {A.shape}")
+    D = as_array(mats[3], "D", ndim=(0, 2))
+    D = D.reshape(1, 1) if D.ndim == 0 else D
+    p, d = D.shape
+    if n == 0:  # a static gain y = D u
+        for name, v in (("B", mats[1]), ("C", mats[2])):
+            if as_array(v, name, allow_empty=True).size:
+                raise ValueError(f"{name} must be empty when A is (a system without states), got {np.shape(v)}")
+        return np.zeros((0, 0)), np.zeros((0, d)), np.zeros((p, 0)), D, sys_dt
+    B = as_array(mats[1], "B", shape=(n, d))
+    C = as_array(mats[2], "C", shape=(p, n))
+    return A, B, C, D, sys_dt

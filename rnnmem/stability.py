@@ -9,6 +9,9 @@
   reads off where the curve blows up (the stability radius β₀ of [P1] Definition 3.5, "in figures, the β where E_m
   blows up").
 * :func:`spectral_abscissa` α(W) = max Re λ(W), :func:`spectral_radius` max |λ(A)|.
+* :func:`state_jacobian` — the state-transition Jacobian ∂s_k/∂s_{k−1} of any model at a state (default: the zero
+  state and input), the matrix the discrete diagnostics apply to (``spectral_radius``,
+  ``distance_to_instability(..., kind="discrete")``).
 * :func:`distance_to_instability` — continuous r(W) = min_ω σ_min(W − iωI) (Byers' bisection on the eigenvalues of
   a Hamiltonian matrix) and discrete r_d(A) = min_θ σ_min(A − e^{iθ}I) (the same bisection on a symplectic pencil).
 """
@@ -24,7 +27,7 @@ from typing import Any
 import numpy as np
 import scipy.linalg as sla
 
-from rnnmem._validate import as_array, as_rng, check_choice, check_int, check_positive
+from rnnmem._validate import NonFiniteError, as_array, as_rng, check_choice, check_int, check_positive
 from rnnmem.rnn import simulate_stack
 
 __all__ = [
@@ -32,6 +35,7 @@ __all__ = [
     "perturbation_error",
     "spectral_abscissa",
     "spectral_radius",
+    "state_jacobian",
     "distance_to_instability",
     "ERRORS",
     "NORMS",
@@ -82,6 +86,45 @@ def spectral_radius(A) -> float:
     """
     A = _square(A, "A")
     return float(np.max(np.abs(np.linalg.eigvals(A))))
+
+
+def state_jacobian(model, h=None, x=None) -> np.ndarray:
+    """The state-transition Jacobian J = ∂s_k/∂s_{k−1} of a model at state ``h`` and input ``x`` (default zero).
+
+    * :class:`rnnmem.RNN`: elman J = diag(σ'(z)) W, euler J = I + Δt diag(σ'(z)) W, z = W h + U x + b (at h = 0,
+      x = 0, b = 0 and tanh: W, resp. I + ΔtW).
+    * :class:`rnnmem.StackedRNN`/:class:`rnnmem.GRU`/:class:`rnnmem.LSTM`: ``model.jacobian(h, x)`` over the stacked
+      state of all layers (LSTM: h and c).
+    * :class:`rnnmem.DiagonalSSM` (S4D, LRU): the real form [[Re Λ, −Im Λ], [Im Λ, Re Λ]] of Λ = diag(λ).
+
+    The discrete-time recurrence is locally stable at a fixed point iff ``spectral_radius(J) < 1``;
+    ``distance_to_instability(J, kind="discrete")`` is the smallest perturbation of J that breaks this.
+
+    Examples
+    --------
+    >>> import rnnmem as rm
+    >>> net = rm.GRU.random(8, layers=2, rng=0)
+    >>> bool(rm.stability.spectral_radius(rm.stability.state_jacobian(net)) < 1)
+    True
+    """
+    from rnnmem.rnn import RNN
+
+    rnn = model.to_rnn() if (not isinstance(model, RNN) and callable(getattr(model, "to_rnn", None))) else model
+    if isinstance(rnn, RNN):
+        from rnnmem._kernels import ACTIVATIONS, activate
+
+        m = rnn.hidden
+        hv = np.zeros(m) if h is None else as_array(h, "h", shape=(m,))
+        xv = np.zeros(rnn.inputs) if x is None else as_array(x, "x", shape=(rnn.inputs,))
+        z = rnn.W @ hv + rnn.U @ xv + rnn.b
+        ds = np.array([activate(float(zi), ACTIVATIONS[rnn.activation])[1] for zi in z])
+        J = ds[:, None] * rnn.W
+        return J if rnn.cell == "elman" else np.eye(m) + rnn.dt * J
+    jac = getattr(model, "jacobian", None)
+    if not callable(jac):
+        raise TypeError(f"state_jacobian needs an rnnmem model (RNN, StackedRNN, GRU, LSTM, DiagonalSSM, ...); got "
+                        f"{type(model).__name__}")
+    return jac(h, x)
 
 
 def _smin(M: np.ndarray) -> float:
@@ -306,6 +349,20 @@ def _accepts_dt(fn: Callable) -> bool:
     return "dt" in sig.parameters or any(p.kind is p.VAR_KEYWORD for p in sig.parameters.values())
 
 
+def _accepts_check_finite(fn: Callable) -> bool:
+    try:
+        return "check_finite" in inspect.signature(fn).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _direction(gen: np.random.Generator, block: np.ndarray) -> np.ndarray:
+    """A Gaussian direction of the block's shape (complex blocks: independent real and imaginary parts)."""
+    if np.iscomplexobj(block):
+        return gen.standard_normal(block.shape) + 1j * gen.standard_normal(block.shape)
+    return gen.standard_normal(block.shape)
+
+
 def _scaled(G: np.ndarray, beta: float, norm: str) -> np.ndarray:
     if norm == "max_entry":
         s = np.max(np.abs(G))
@@ -341,13 +398,16 @@ def perturbation_error(
     where Θ_β holds ``samples`` random perturbations — every block of ``model.params()`` perturbed at once, each by
     a Gaussian direction scaled to norm exactly β (spectral norm ‖·‖₂ for 2-D blocks, Euclidean for 1-D; with
     ``norm="max_entry"`` max_ij |Δ_ij| = β) — plus deterministic worst cases (below). The sampled sup is a lower
-    estimate of the true sup over the ball. All perturbed models of one β run in one batched, jitted pass
-    (:func:`rnnmem.rnn.simulate_stack`).
+    estimate of the true sup over the ball. For RNN-like models (with ``to_rnn()``) all perturbed models of one β
+    run in one batched, jitted pass (:func:`rnnmem.rnn.simulate_stack`); other models are called one by one.
 
     Parameters
     ----------
-    model : object with ``params() -> dict``, ``replace(**blocks)`` and ``to_rnn() -> RNN``
-        An :class:`rnnmem.RNN` or a reparameterised model (its blocks are perturbed, ``to_rnn()`` is evaluated).
+    model : object with ``params() -> dict`` and ``replace(**blocks)``, and ``to_rnn() -> RNN`` or callable
+        An :class:`rnnmem.RNN` or a reparameterised model (its blocks are perturbed, ``to_rnn()`` is evaluated), or
+        any model of the protocol: :class:`rnnmem.StackedRNN`, :class:`rnnmem.GRU`, :class:`rnnmem.LSTM` (torch's
+        blocks ``weight_hh_l0``, ...), :class:`rnnmem.DiagonalSSM`, :class:`~rnnmem.ssm.S4D`, :class:`~rnnmem.ssm.LRU`
+        (complex blocks get complex Gaussian directions, ‖Δ‖ as for real ones).
     target : callable or array
         The sequence relationship H: a callable on inputs (``target(x, dt=...)`` when it accepts ``dt``, e.g. an
         ``rnnmem.targets`` functional, with ``dt`` the model's; otherwise ``target(x)``), or the precomputed outputs
@@ -371,7 +431,9 @@ def perturbation_error(
         Add deterministic worst cases when the model has a square block named ``"W"``: (i) W + βI (every
         eigenvalue moves right by β — the direction that crosses the stability boundary at β = −α(W) for normal
         W), other blocks unchanged; (ii) W + βI with every other block B ↦ B + β B/‖B‖ (largest gain; a
-        zero block stays zero).
+        zero block stays zero). For a model with a complex block ``"lam"`` (a DiagonalSSM): the eigenvalue of
+        largest modulus moved radially outwards by β (crossing |λ| = 1 at β = 1 − max|λ|). The torch-layout models
+        have no square recurrent block: sampled directions only.
     blocks : sequence of str, optional
         Names of the blocks to perturb (default: all of ``model.params()``); e.g. ``("W", "U", "C")`` to leave a
         zero bias alone.
@@ -412,16 +474,19 @@ def perturbation_error(
         raise ValueError(f"betas must be >= 0, got minimum {bet.min()}")
     bet = np.sort(bet)
     gen = as_rng(rng)
-    for attr in ("params", "replace", "to_rnn"):
+    for attr in ("params", "replace"):
         if not callable(getattr(model, attr, None)):
-            raise TypeError(f"model must provide params(), replace(**blocks) and to_rnn(); "
+            raise TypeError(f"model must provide params() and replace(**blocks) (and be callable or have to_rnn()); "
                             f"{type(model).__name__} has no {attr}()")
-    params = {k: np.asarray(v, dtype=float) for k, v in model.params().items()}
+    stacked = callable(getattr(model, "to_rnn", None))  # RNN-like: all perturbed models in one stacked pass
+    if not stacked and not callable(model):
+        raise TypeError(f"model must be callable or have to_rnn(); {type(model).__name__} is neither")
+    params = {k: np.asarray(v, dtype=complex if np.iscomplexobj(v) else float) for k, v in model.params().items()}
     names = list(params) if blocks is None else list(blocks)
     unknown = [n for n in names if n not in params]
     if unknown:
         raise ValueError(f"blocks {unknown} are not parameter blocks of the model; it has {list(params)}")
-    base = model.to_rnn()
+    base = model.to_rnn() if stacked else model
     d = base.inputs
     if x is None:
         if not callable(target):
@@ -433,8 +498,9 @@ def perturbation_error(
         X = as_array(x, "x", ndim=3)
         if X.shape[2] != d:
             raise ValueError(f"x has shape {X.shape}, expected (B, T, {d}) (the model has {d} input(s))")
+    base_dt = float(getattr(base, "dt", 1.0) or 1.0)
     if callable(target):
-        Y = target(X, dt=base.dt) if _accepts_dt(target) else target(X)
+        Y = target(X, dt=base_dt) if _accepts_dt(target) else target(X)
         Y = as_array(Y, "target(x)", shape=(X.shape[0], X.shape[1], None))
     else:
         Y = as_array(target, "target", shape=(X.shape[0], X.shape[1], None))
@@ -446,11 +512,28 @@ def perturbation_error(
     Ysel = Y[:, sel]
 
     has_W = worst_case and "W" in names and params["W"].ndim == 2 and params["W"].shape[0] == params["W"].shape[1]
-    n_worst = 2 if has_W else 0
+    has_lam = (worst_case and not has_W and "lam" in names and params["lam"].ndim == 1
+               and np.iscomplexobj(params["lam"]))
+    n_worst = 2 if has_W else (1 if has_lam else 0)
     if samples == 0 and n_worst == 0 and np.any(bet > 0):
         raise ValueError("samples=0 and no worst case applies: nothing to evaluate for beta > 0")
 
+    def evaluate_each(models: list) -> np.ndarray:
+        """Models without a stacked kernel: one call each; an exploding model gives inf, never an exception."""
+        out = np.empty(len(models))
+        for i, mdl in enumerate(models):
+            with np.errstate(all="ignore"):
+                try:
+                    yhat = mdl(X, check_finite=False) if _accepts_check_finite(mdl) else mdl(X)
+                except NonFiniteError:
+                    out[i] = np.inf
+                    continue
+            out[i] = _errors(np.asarray(yhat, dtype=float)[None][:, :, sel], Ysel, error, power, base_dt)[0]
+        return out
+
     def evaluate(models: list) -> np.ndarray:
+        if not stacked:
+            return evaluate_each(models)
         rnns = [mdl.to_rnn() for mdl in models]
         r0 = rnns[0]
         for r in rnns:
@@ -476,8 +559,14 @@ def perturbation_error(
             continue
         models = []
         for _ in range(S):
-            new = {n: params[n] + _scaled(gen.standard_normal(params[n].shape), beta, norm) for n in names}
+            new = {n: params[n] + _scaled(_direction(gen, params[n]), beta, norm) for n in names}
             models.append(model.replace(**new))
+        if has_lam:
+            lam = params["lam"]
+            j = int(np.argmax(np.abs(lam)))
+            step = np.zeros_like(lam)
+            step[j] = beta * (lam[j] / abs(lam[j]) if lam[j] != 0 else 1.0)
+            models.append(model.replace(lam=lam + step))
         if has_W:
             Wp = params["W"] + beta * np.eye(params["W"].shape[0])
             models.append(model.replace(W=Wp))

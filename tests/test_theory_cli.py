@@ -92,9 +92,107 @@ def test_a_check_without_controls_is_vacuous():
     assert theory.Result(True, "x", controls=_ctrl(), refuted=True).status == "FINDING"
 
 
-def test_unknown_check_is_an_error(tmp_path, fake_registry):
-    with pytest.raises(SystemExit, match="unknown check"):
-        _runner.main(["--out", str(tmp_path), "--only", "nope"])
+def test_unknown_check_is_a_usage_error_with_suggestions(tmp_path, fake_registry, capsys):
+    assert _runner.main(["--out", str(tmp_path), "--only", "finidng"]) == 2
+    err = capsys.readouterr().err
+    assert "unknown check 'finidng' (did you mean finding?)" in err and "--list" in err and "Traceback" not in err
+    assert _runner.main(["--out", str(tmp_path), "--only", "ok,nope"]) == 2
+    assert "unknown check 'nope'" in capsys.readouterr().err
+    assert fake_registry == []  # nothing ran
+    with pytest.raises(_runner.UsageError, match="did you mean"):
+        theory.run(["crsh"], out=tmp_path)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["--quick", "--full"], "exclusive"),
+    (["--workers", "-1"], "--workers must be >= 0"),
+    (["--workers", "2", "--dask", "local"], "exclusive"),
+    (["--dask", "local:zero"], "local:N"),
+    (["--bogus"], "unrecognized arguments"),
+    (["--seed", "x"], "invalid int value"),
+])
+def test_usage_errors_exit_2_without_traceback(tmp_path, fake_registry, capsys, argv, message):
+    assert _runner.main(argv + ["--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
+    assert fake_registry == []
+
+
+def test_unusable_out_folder_is_a_usage_error(tmp_path, fake_registry, capsys):
+    afile = tmp_path / "afile"
+    afile.write_text("x")
+    assert _runner.main(["--out", str(afile)]) == 2
+    assert f"--out {afile} is a file" in capsys.readouterr().err
+    assert _runner.main(["--out", str(afile / "sub")]) == 2  # cannot be created
+    assert "cannot create the output folder" in capsys.readouterr().err
+    if os.geteuid() != 0:  # root may write anywhere
+        ro = tmp_path / "ro"
+        ro.mkdir(mode=0o500)
+        assert _runner.main(["--out", str(ro)]) == 2
+        assert "not writable" in capsys.readouterr().err
+    assert fake_registry == []
+
+
+def test_dask_missing_is_a_usage_error(tmp_path, fake_registry, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask.distributed", None)  # as if the dask extra were not installed
+    assert _runner.main(["--dask", "local:2", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert "pip install 'rnnmem[dask]'" in err and "Traceback" not in err
+
+
+def test_help_is_plain_text_and_documents_exit_codes(capsys):
+    with pytest.raises(SystemExit):
+        _runner._parser().parse_args(["--help"])
+    text = capsys.readouterr().out
+    assert "``" not in text and ":func:" not in text
+    for code in ("0 ", "1 ", "2 ", "130"):
+        assert f"\n  {code}" in text
+    helps = {a.dest: a.help for a in _runner._parser()._actions}
+    assert all(helps.values()), [d for d, h in helps.items() if not h]
+    assert "seed" in helps["seed"]
+
+
+def test_fresh_and_only_keep_the_other_records(tmp_path, fake_registry):
+    _runner.main(["--quick", "--out", str(tmp_path)])
+    before = json.loads((tmp_path / "results.json").read_text())
+    assert _runner.main(["--quick", "--out", str(tmp_path), "--only", "ok", "--fresh"]) == 0
+    after = json.loads((tmp_path / "results.json").read_text())
+    assert set(after) == set(before) == {"ok", "bad", "finding", "vacuous", "crash"}
+    assert {n: r for n, r in after.items() if n != "ok"} == {n: r for n, r in before.items() if n != "ok"}
+
+
+def test_progress_lines_announce_each_check_with_the_last_run_time(tmp_path, fake_registry, capsys):
+    _runner.main(["--quick", "--out", str(tmp_path), "--only", "ok,bad"])
+    err = capsys.readouterr().err
+    assert "theory: 2 check(s) to run at size quick" in err
+    assert "[1/2] ok ... (first run)" in err and "[2/2] bad ... (first run)" in err
+    results = json.loads((tmp_path / "results.json").read_text())
+    results["bad"]["seconds"] = 12.5
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    results["crash"] = dict(results["bad"], status="ERROR", seconds=3.25)
+    (tmp_path / "results.json").write_text(json.dumps(results))
+    _runner.main(["--quick", "--out", str(tmp_path), "--only", "ok,bad,crash"])  # an ERROR is never resumed
+    cap = capsys.readouterr()
+    assert "[1/1] crash ... (last run 3.2 s)" in cap.err and "2 resumed" in cap.err
+    assert "the last run took 3.2 s" in cap.err and "ok ... " not in cap.err
+    table = {ln.split()[0]: ln for ln in cap.out.splitlines() if ln.split()[0] in ("ok", "bad", "crash")}
+    assert table["ok"].endswith("(resumed)") and table["crash"].rstrip().endswith(" s")
+    _runner.main(["--quick", "--out", str(tmp_path), "--only", "bad", "--fresh"])
+    assert "[1/1] bad ... (last run 12.5 s)" in capsys.readouterr().err
+
+
+def test_interrupt_exits_130_and_keeps_the_finished_checks(tmp_path, monkeypatch, capsys):
+    def ok(ctx):
+        return theory.Result(True, "fine", controls=_ctrl())
+
+    def interrupted(ctx):
+        raise KeyboardInterrupt
+
+    reg = {"ok": _registry.Check("ok", ok, "Ok", "s"), "stop": _registry.Check("stop", interrupted, "Stop", "s")}
+    monkeypatch.setattr(_runner, "discover", lambda: dict(reg))
+    assert _runner.main(["--quick", "--out", str(tmp_path)]) == 130
+    assert "rerun the same command to resume" in capsys.readouterr().err
+    assert set(json.loads((tmp_path / "results.json").read_text())) == {"ok"}
 
 
 def test_context_rng_is_reproducible():

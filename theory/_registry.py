@@ -105,6 +105,13 @@ class Result:
 _MEMO: dict = {}
 
 
+def _progress_bars() -> bool:
+    """Progress bars for ``Context.map`` only on an interactive terminal (never in logs or the test suite)."""
+    import sys
+
+    return bool(getattr(sys.stderr, "isatty", lambda: False)())
+
+
 def clear_memo() -> None:
     """Forget every value cached by :meth:`Context.memo`."""
     _MEMO.clear()
@@ -160,11 +167,29 @@ class Context:
         return _MEMO[full_key]
 
     def map(self, fn: Callable, items: Iterable) -> list:
-        """Map ``fn`` over ``items`` on the executor if one was given, else serially (order kept)."""
+        """``[fn(item) for item in items]``, on the run's executor when it has one (``--workers``, ``--dask``).
+
+        Built on :func:`rnnmem.sweep` (results in the order of ``items``); ``fn`` must be a picklable top-level
+        function. The first item that raises stops the map (the items not started are cancelled) and its exception
+        is raised here — the original one when it ran in this process, else a :class:`rnnmem.sweep.SweepError`
+        holding the worker's traceback — so the check ends as an ERROR.
+        """
+        from rnnmem.sweep import _sweep
+
         items = list(items)
-        if self.executor is None or len(items) <= 1:
-            return [fn(it) for it in items]
-        return list(self.executor.map(fn, items))
+        executor = self.executor if len(items) > 1 else None
+        res = _sweep(fn, items, executor=executor, progress=_progress_bars(), fail_fast=True, leave=False,
+                     desc=getattr(fn, "__name__", "map"))
+        if res.errors:
+            err = next(iter(res.errors.values()))
+            if err.exception is not None:
+                raise err.exception
+            from rnnmem.sweep import SweepError
+
+            raise SweepError(f"{getattr(fn, '__qualname__', fn)!r} raised on item {err.index} {err.cell!r}: "
+                             f"{err.type}: {err.message}\n--- traceback in the worker ---\n{err.traceback}",
+                             {err.index: err})
+        return list(res.values)
 
 
 @dataclass

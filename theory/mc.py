@@ -1,4 +1,10 @@
-"""Jaeger memory capacity of a linear reservoir: closed form vs sampled estimator (docs/math.md §8)."""
+"""Jaeger memory capacity of a linear reservoir: closed form vs sampled estimator (docs/math.md §8).
+
+The criterion (per reservoir with a claimed total r): the closed form Σ_k MC_k equals r, and the sampled estimator
+(least-squares readouts on simulated data) agrees with the closed form delay by delay, in every seed. Controls: the
+same criterion with a wrong Gramian in the closed form, and with the controllable-case claim (Σ = m) applied to a
+reservoir that is not controllable.
+"""
 
 from __future__ import annotations
 
@@ -6,12 +12,14 @@ import numpy as np
 import scipy.linalg as sla
 
 from rnnmem import linear
-from theory._registry import Context, Result, check
-from theory.p2 import _single_thread
+from theory._registry import Context, Control, Result, check
+from theory.p2 import _single_thread, layout, single_blas
 
 #: random reservoirs are redrawn until cond(P) < COND_MAX: beyond ~1e14 the states' smallest directions sit at the
 #: float64 rounding level and any sampled estimator scatters (measured: cond 5.8e15 gave sampled sums 19.77–20.09)
 COND_MAX = 1e13
+#: delays summed for the closed-form total (the tail beyond is below 1e-12 for spectral radius 0.9)
+K_TOTAL = 2000
 
 
 def _reservoir(gen, m, radius, rank=None):
@@ -37,15 +45,38 @@ def _reservoir(gen, m, radius, rank=None):
     return W, u
 
 
+def _krylov(W, u, K):
+    V = np.empty((K, W.shape[0]))
+    V[0] = u
+    for k in range(1, K):
+        V[k] = W @ V[k - 1]
+    return V
+
+
+def _pinv_psd(P, rtol=1e-13):
+    lam, V = np.linalg.eigh((P + P.T) / 2)
+    keep = lam > rtol * lam.max()
+    return (V[:, keep] / lam[keep]) @ V[:, keep].T
+
+
 def _naive(W, u, k_max):
     """Textbook evaluation: P from the Lyapunov solver, then (W^k u)ᵀ P⁻¹ (W^k u) with an explicit inverse."""
     P = sla.solve_discrete_lyapunov(W, np.outer(u, u))
-    Pinv = np.linalg.inv(P)
-    V = np.empty((k_max, W.shape[0]))
-    V[0] = u
-    for k in range(1, k_max):
-        V[k] = W @ V[k - 1]
-    return np.einsum("ki,ij,kj->k", V, Pinv, V)
+    V = _krylov(W, u, k_max)
+    return np.einsum("ki,ij,kj->k", V, np.linalg.inv(P), V)
+
+
+def _wrong_gramian(W, u, k_max):
+    """Control: the closed form with the Gramian of the transposed Lyapunov equation P = WᵀPW + uuᵀ (the classic
+    argument-order slip with ``solve_discrete_lyapunov``), pseudo-inverted."""
+    P = sla.solve_discrete_lyapunov(W.T, np.outer(u, u))
+    V = _krylov(W, u, k_max)
+    return np.einsum("ki,ij,kj->k", V, _pinv_psd(P), V)
+
+
+def _library(W, u, k_max):
+    """The library's closed form (leverage scores of the Krylov matrix)."""
+    return linear.memory_capacity(W, u, k_max)
 
 
 def _sampled(args):
@@ -54,65 +85,94 @@ def _sampled(args):
         return linear.memory_capacity(W, u, k_max, "sampled", rng=seed, samples=samples)
 
 
+def _mc_verdict(closed_form, W, u, claimed, samp, samples, k_max):
+    """The criterion for one reservoir: closed-form total = claimed to 1e-6; every seed's sampled curve within
+    5 standard errors of the closed form at every delay; the seed-mean sampled sum within 4 se + bias allowance."""
+    with np.errstate(all="ignore"):
+        exact = closed_form(W, u, k_max)
+        total = float(closed_form(W, u, K_TOTAL).sum())
+    seeds = samp.shape[0]
+    n_test = samples // 2
+    # delta-method sd of one estimate + O(1/N) bias; floored so that a wrong closed form outside [0, 1] stays judged
+    ex = np.clip(exact, 0.0, 1.0)
+    se_k = 2 * np.sqrt(ex) * (1 - ex) / np.sqrt(n_test) + 1.0 / n_test
+    with np.errstate(all="ignore"):
+        z = (samp - exact[None]) / se_k[None]  # per seed
+    per_seed = [bool(np.all(np.abs(zs) < 5)) for zs in z]
+    sums = samp.sum(axis=1)
+    sd_sum = float(sums.std(ddof=1)) if seeds > 1 else 0.0
+    # seed-to-seed sd, floored by the delta-method sd of the sum, plus the known bias of a held-out squared
+    # correlation: −r(1 − MC_k)/N_train per delay, +1/N_test where MC_k ≈ 0
+    se_sum = max(sd_sum, float(np.sqrt(np.sum(se_k**2)))) / np.sqrt(seeds)
+    bias = claimed * float(np.sum(1 - ex)) / (samples - n_test) + k_max / n_test
+    sum_ok = bool(abs(sums.mean() - exact.sum()) <= 4 * se_sum + bias)
+    total_ok = bool(np.isfinite(total) and abs(total - claimed) < 1e-6)
+    return {"exact": exact, "total": total, "claimed": claimed, "total_ok": total_ok, "per_seed": per_seed,
+            "max_abs_z": float(np.nanmax(np.abs(z))) if np.isfinite(z).any() else float("inf"),
+            "sum_ok": sum_ok, "sampled_mean": samp.mean(axis=0), "sampled_sums": sums, "sd_sum": sd_sum,
+            "pass": bool(total_ok and all(per_seed) and sum_ok)}
+
+
 @check("mc-exact-vs-sampled", order=70, title="Memory capacity: closed form vs sampled estimator; Σ MC_k = rank",
        statement="docs/math.md §8 (Jaeger 2002): for a linear reservoir with i.i.d. input, MC_k = (W^k u)ᵀP⁻¹(W^k u) "
-                 "and Σ_k MC_k equals the rank of the Kalman controllability matrix; a sampled estimator (ridge/least-"
-                 "squares readout) agrees within sampling error.")
+                 "and Σ_k MC_k equals the rank of the Kalman controllability matrix (= m when (W, u) is "
+                 "controllable); a sampled estimator (least-squares readout) agrees within sampling error.")
+@single_blas
 def mc_exact_vs_sampled(ctx: Context) -> Result:
     m, radius, k_max = 20, 0.9, 60
-    samples = ctx.pick(40_000, 100_000, 400_000)
-    seeds = ctx.pick(3, 4, 8)
-    cases = {"controllable": None, "rank 12": 12}
-    out, ok, lines = {}, True, []
-    curves, errs, labels = [], [], []
-    for ci, (name, rank) in enumerate(cases.items()):
+    samples = ctx.pick(20_000, 100_000, 400_000)
+    seeds = ctx.pick(3, 3, 8)
+    cases = {"controllable": (None, m), "rank 12": (12, 12)}
+    res, lines, curves, errs, labels, samp_by_case = {}, [], [], [], [], {}
+    for ci, (name, (rank, claimed)) in enumerate(cases.items()):
         W, u = _reservoir(ctx.rng(70, ci), m, radius, rank)
-        exact = linear.memory_capacity(W, u, k_max)
-        exact_total = float(linear.memory_capacity(W, u, 2000).sum())
-        true_rank = m if rank is None else rank
         samp = np.array(ctx.map(_sampled, [(W, u, k_max, int(ctx.rng(71, ci, s).integers(2**31)), samples)
                                            for s in range(seeds)]))
-        n_test = samples // 2
-        se_k = 2 * np.sqrt(exact) * (1 - exact) / np.sqrt(n_test) + 1.0 / n_test  # delta-method sd + O(1/N) bias
-        mean = samp.mean(axis=0)
-        z = (mean - exact) / (se_k / np.sqrt(seeds))
-        sums = samp.sum(axis=1)
-        sd_sum = float(sums.std(ddof=1))
-        # seed-to-seed sd, floored by the delta-method sd of the sum (4 seeds estimate a sd poorly), plus the known
-        # bias of a held-out squared correlation: −r(1 − MC_k)/N_train per delay, +1/N_test where MC_k ≈ 0
-        se_sum = max(sd_sum, float(np.sqrt(np.sum(se_k**2)))) / np.sqrt(seeds)
-        bias = true_rank * float(np.sum(1 - exact)) / (samples - n_test) + k_max / n_test
-        tol_sum = 4 * se_sum + bias
-        per_k_ok = bool(np.all(np.abs(z) < 5))
-        sum_ok = bool(abs(sums.mean() - exact.sum()) <= tol_sum)
-        rank_ok = abs(exact_total - true_rank) < 1e-6
-        naive = _naive(W, u, 2000)
-        case_ok = per_k_ok and sum_ok and rank_ok
-        ok &= case_ok
-        cond = float(np.linalg.cond(sla.solve_discrete_lyapunov(W, np.outer(u, u))))
-        out[name] = {"exact": exact, "sampled_mean": mean, "sampled_sums": sums, "exact_total": exact_total,
-                     "rank": true_rank, "max_abs_z": float(np.abs(z).max()), "naive_total": float(naive.sum()),
-                     "cond_P": cond, "pass": case_ok}
-        lines.append(f"| {name} | {true_rank} | {exact_total:.10f} | {exact.sum():.4f} | {sums.mean():.4f} ± "
-                     f"{sd_sum / np.sqrt(seeds):.4f} | {np.abs(z).max():.2f} | {cond:.1e} | {naive.sum():.6f} |")
-        curves += [exact, mean]
-        errs += [None, 2 * se_k / np.sqrt(seeds)]
+        samp_by_case[name] = (W, u, samp)
+        r = _mc_verdict(_library, W, u, claimed, samp, samples, k_max)
+        r["cond_P"] = float(np.linalg.cond(sla.solve_discrete_lyapunov(W, np.outer(u, u))))
+        r["naive_total"] = float(_naive(W, u, K_TOTAL).sum())
+        res[name] = r
+        lines.append(f"| {name} | {claimed} | {r['total']:.10f} | {r['exact'].sum():.4f} | "
+                     f"{r['sampled_sums'].mean():.4f} ± {r['sd_sum'] / np.sqrt(seeds):.4f} | {r['max_abs_z']:.2f} | "
+                     f"{r['cond_P']:.1e} | {r['naive_total']:.6f} |")
+        curves += [r["exact"], r["sampled_mean"]]
+        ex = np.clip(r["exact"], 0.0, 1.0)  # a wrong closed form (mutation tests) may leave [0, 1]
+        errs += [None, 2 * (2 * np.sqrt(ex) * (1 - ex) / np.sqrt(samples // 2)) / np.sqrt(seeds)]
         labels += [f"{name}: exact", f"{name}: sampled (mean of {seeds}, ±2 se)"]
+    passed = all(r["pass"] for r in res.values())
+    per_seed = {s: all(r["per_seed"][s] for r in res.values()) for s in range(seeds)}
+    # controls: the same criterion (a) with a wrong Gramian in the closed form, (b) claiming Σ = m for the
+    # rank-12 reservoir (the controllability premise removed)
+    W, u, samp = samp_by_case["controllable"]
+    wrong = _mc_verdict(_wrong_gramian, W, u, m, samp, samples, k_max)
+    W12, u12, samp12 = samp_by_case["rank 12"]
+    unctrl = _mc_verdict(_library, W12, u12, m, samp12, samples, k_max)
+    controls = [
+        Control("wrong-gramian", "closed form with the Gramian of the transposed Lyapunov equation P = WᵀPW + uuᵀ",
+                wrong["pass"], f"Σ_k MC_k = {wrong['total']:.4g} (claimed {m}); max |z| vs sampled "
+                               f"{wrong['max_abs_z']:.3g}"),
+        Control("not-controllable", f"the claim Σ_k MC_k = m = {m} applied to a reservoir whose controllability "
+                                    "rank is 12", unctrl["pass"],
+                f"Σ_k MC_k = {unctrl['total']:.6f} ≠ {m}"),
+    ]
 
     import matplotlib.pyplot as plt
 
     from rnnmem.plot import plot_memory_capacity
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(8, 4))
     plot_memory_capacity(curves, ax=ax, labels=labels, errors=errs)
+    ax.plot(np.arange(k_max), np.clip(wrong["exact"], 0, 1.2), "k:", lw=1, label="control: wrong Gramian (clipped)")
+    ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title(f"m={m}, spectral radius {radius}, {samples} samples per run", fontsize=9)
-    fig.tight_layout()
-    ctx.save_figure(fig, "mc_exact_vs_sampled.png")
-    c = out["controllable"]
-    summary = (f"Σ_k MC_k = {c['exact_total']:.6f} (rank {m}) exact; "
-               f"sampled Σ_{{k<{k_max}}} {c['sampled_sums'].mean():.3f} "
-               f"vs exact {c['exact'].sum():.3f}; rank-12 case Σ = {out['rank 12']['exact_total']:.6f}; naive inv(P): "
-               f"{c['naive_total']:.6f}, rank-12 {out['rank 12']['naive_total']:.3g}")
+    layout(fig, left=0.08, right=0.66, top=0.9)
+    fig_name = ctx.save_figure(fig, "mc-exact-vs-sampled.png")
+    c = res["controllable"]
+    summary = (f"Σ_k MC_k = {c['total']:.6f} (rank {m}) exact; sampled Σ_{{k<{k_max}}} {c['sampled_sums'].mean():.3f} "
+               f"vs exact {c['exact'].sum():.3f}; rank-12 case Σ = {res['rank 12']['total']:.6f}; max |z| "
+               f"{max(r['max_abs_z'] for r in res.values()):.2f}; naive inv(P): {c['naive_total']:.6f}, rank-12 "
+               f"{res['rank 12']['naive_total']:.3g}")
     details = "\n".join([
         f"Reservoirs h_t = W h_{{t−1}} + u s_t, m = {m}, spectral radius {radius}: a random Gaussian W "
         f"(controllable; redrawn until cond(P) < {COND_MAX:.0e}, beyond which the states' smallest directions sit at "
@@ -123,8 +183,8 @@ def mc_exact_vs_sampled(ctx: Context) -> Result:
         f"{samples} steps of N(0,1) input, least-squares readout on the first half, squared correlation on the second, "
         f"{seeds} seeds.",
         "",
-        f"| case | rank | exact Σ_{{k<2000}} MC_k | exact Σ_{{k<{k_max}}} | sampled Σ_{{k<{k_max}}} (mean ± se) | "
-        "max |z| per k | cond(P) | naive Σ via inv(P) |",
+        f"| case | claimed Σ | exact Σ_{{k<{K_TOTAL}}} MC_k | exact Σ_{{k<{k_max}}} | sampled Σ_{{k<{k_max}}} "
+        "(mean ± se) | max |z| per k and seed | cond(P) | naive Σ via inv(P) |",
         "|---|---|---|---|---|---|---|---|",
         *lines,
         "",
@@ -132,9 +192,17 @@ def mc_exact_vs_sampled(ctx: Context) -> Result:
         "digits in proportion to cond(P) and is meaningless when P is singular (the uncontrollable case), while the "
         "leverage-score evaluation sums to the rank to ~1e-12.",
         "",
-        "PASS criterion (each case): the exact sum over k < 2000 equals the controllability rank to 1e-6; every "
-        "per-delay sampled mean is within 5 standard errors (2√MC(1−MC)/√N_test/√seeds + 1/N_test) of the exact "
-        "value; the sampled sum over k < 60 is within 4 standard errors (seed-to-seed, floored by the delta-method "
-        "value) plus the held-out bias allowance r·Σ_k(1 − MC_k)/N_train + k_max/N_test of the exact sum.",
+        f"PASS criterion (each case): the exact sum over k < {K_TOTAL} equals the claimed total (the controllability "
+        "rank, known by construction) to 1e-6; in every seed, every per-delay sampled value is within 5 standard "
+        "errors (2√MC(1−MC)/√N_test + 1/N_test) of the exact one; the seed-mean sampled sum over k < 60 is within 4 "
+        "standard errors (seed-to-seed, floored by the delta-method value) plus the held-out bias allowance "
+        "r·Σ_k(1 − MC_k)/N_train + k_max/N_test of the exact sum. Controls (each must FAIL): the same criterion with "
+        "the closed form evaluated on a wrong Gramian (transposed Lyapunov equation), and the controllable-case claim "
+        "Σ = m applied to the rank-12 reservoir (a library that returned m whatever the controllability would pass "
+        "it).",
     ])
-    return Result(bool(ok), summary, details, ["mc_exact_vs_sampled.png"], {"m": m, "radius": radius, "cases": out})
+    return Result(passed, summary, details, [fig_name],
+                  {"m": m, "radius": radius, "samples": samples,
+                   "cases": {k: {kk: vv for kk, vv in v.items() if kk != "per_seed"} for k, v in res.items()},
+                   "control_wrong_gramian_total": wrong["total"], "control_not_controllable_total": unctrl["total"]},
+                  controls=controls, seeds=per_seed)

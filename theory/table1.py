@@ -99,7 +99,7 @@ def _figure(ctx: Context, acc: dict, loss: dict, rate: dict, fname: str = "table
     """Per-seed test accuracy (one line per seed) and mean training loss per epoch, per f."""
     import matplotlib.pyplot as plt
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.4))
     xs = np.arange(len(FS))
     for i in range(len(acc["direct"])):
         a1.plot(xs, [100 * acc[f][i] for f in FS], "-", color="0.75", lw=0.8)
@@ -111,9 +111,13 @@ def _figure(ctx: Context, acc: dict, loss: dict, rate: dict, fname: str = "table
     a1.set_xticks(xs, FS)
     a1.set_ylabel("test accuracy (%)")
     a1.set_title("per seed (grey lines), mean (black)", fontsize=9)
+    a1.set_xlabel("parameterisation f of W = −Pᵀ diag(f(w)) P")
     a2.set_xlabel("epoch")
     a2.set_ylabel("training cross-entropy (mean over seeds)")
-    a2.legend(fontsize=8)
+    a2.set_title("training loss; legend: slowest decay rate after training", fontsize=9)
+    a2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    fig.suptitle(f"[P1] Table 1 on sequential digits (T = 256): test accuracy after {len(loss['direct'])} epochs, "
+                 f"{len(acc['direct'])} seed(s)", fontsize=10)
     fig.tight_layout()
     ctx.save_figure(fig, fname)
     return fname

@@ -37,23 +37,44 @@ def test_digits_load_without_scikit_learn(monkeypatch):
     assert y.dtype == np.int64
 
 
-def test_ordering_criterion_needs_every_seed_and_a_noise_margin():
-    acc = {"softplus": [0.5, 0.5, 0.5], "exp": [0.5, 0.5, 0.5], "inverse": [0.5, 0.5, 0.5],
-           "direct": [0.4, 0.4, 0.4]}
-    # constant gaps: zero noise, any positive gap passes
-    assert table1.ordering(acc)["passed"]
-    # one seed where direct wins: fails although the mean gap is positive
-    acc2 = dict(acc, exp=[0.6, 0.6, 0.39])
-    o = table1.ordering(acc2)
-    assert not o["passed"] and not o["exp"]["all_seeds"] and o["exp"]["mean"] > 0
-    # positive in every seed but mean within 2 standard errors: fails on the margin
-    acc3 = dict(acc, inverse=[0.401, 0.45, 0.55])
-    o = table1.ordering(acc3)
-    assert o["inverse"]["all_seeds"] and not o["inverse"]["margin"] and not o["passed"]
+def test_ordering_criterion_is_a_pooled_paired_t_test_with_every_map_ahead_on_average():
+    direct = [0.40, 0.42, 0.38, 0.41]
+    acc = {"softplus": [0.45, 0.47, 0.44, 0.46], "exp": [0.46, 0.45, 0.43, 0.47], "inverse": [0.44, 0.48, 0.42, 0.45],
+           "direct": direct}
+    o = table1.ordering(acc)
+    assert o["passed"] and o["pooled"]["n"] == 4
+    # the statistic is the one-sided paired t-test of the pooled gaps (scipy's, on the same numbers)
+    stats = pytest.importorskip("scipy.stats")
+    g = np.mean([100 * (np.array(acc[f]) - direct) for f in table1.STABLE], axis=0)
+    ref = stats.ttest_1samp(g, 0.0, alternative="greater")
+    assert o["pooled"]["t"] == pytest.approx(ref.statistic, rel=1e-12)
+    assert o["pooled"]["p"] == pytest.approx(ref.pvalue, rel=1e-10)
+    np.testing.assert_allclose(o["pooled"]["gaps"], g, rtol=1e-14)
+    # the same mean gap with a large spread: the test does not reject
+    noisy = {f: [0.45 + 0.3, 0.47 - 0.3, 0.44 + 0.25, 0.46 - 0.25] for f in table1.STABLE} | {"direct": direct}
+    o = table1.ordering(noisy)
+    assert o["pooled"]["mean"] > table1.FLOOR and o["pooled"]["p"] > table1.ALPHA and not o["passed"]
+    # one stable map behind direct on average fails although the pooled test rejects
+    behind = dict(acc, softplus=[0.61, 0.63, 0.59, 0.62], exp=[0.39, 0.41, 0.37, 0.40])
+    o = table1.ordering(behind)
+    assert o["pooled"]["p"] < table1.ALPHA and not o["exp"]["positive"] and not o["passed"]
+    # a significant but tiny pooled gap (< FLOOR points) fails the practical floor
+    tiny = {f: [d + 0.005 + 1e-4 * k for k, d in enumerate(direct)] for f in table1.STABLE} | {"direct": direct}
+    o = table1.ordering(tiny)
+    assert o["pooled"]["p"] < table1.ALPHA and o["pooled"]["mean"] < table1.FLOOR and not o["passed"]
     # ties (the untrained control: identical initial models) fail
     assert not table1.ordering({f: [0.3, 0.3, 0.3] for f in table1.FS})["passed"]
-    # one seed (--quick): a fixed margin of QUICK_MARGIN points
-    one = {"softplus": [0.43], "exp": [0.43], "inverse": [0.43], "direct": [0.42]}
-    assert not table1.ordering(one)["passed"]
-    one["direct"] = [0.40]
-    assert table1.ordering(one)["passed"]
+    # a pooled t-test needs two seeds
+    with pytest.raises(ValueError, match="at least 2 seeds"):
+        table1.ordering({f: [0.4] for f in table1.FS})
+
+
+def test_pass_rates_resample_the_seeds():
+    main = {"softplus": [0.5] * 6, "exp": [0.5] * 6, "inverse": [0.5] * 6,
+            "direct": [0.40, 0.41, 0.42, 0.43, 0.44, 0.45]}
+    ctrl = {f: [0.4] * 6 for f in table1.FS}
+    assert table1.pass_rates(main, ctrl, 3, draws=200) == (1.0, 0.0)
+    # a pass rate strictly between 0 and 1 when the seeds disagree
+    mixed = dict(main, direct=[0.40, 0.41, 0.42, 0.43, 0.60, 0.62])
+    pm, _ = table1.pass_rates(mixed, ctrl, 3, draws=400)
+    assert 0.05 < pm < 0.95

@@ -23,7 +23,6 @@ from numbers import Real
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from rnnmem import _kernels_memory as KM
 from rnnmem._kernels import ACTIVATIONS as _ACT_CODES
@@ -402,6 +401,8 @@ def continuous_kernel(W, U, C, t, *, method: str = "auto") -> np.ndarray:
             E = np.exp(t[:, None] * lam[None, :])  # (T, m)
             K = np.einsum("pm,tm,md->tpd", CV, E, VU)
             return np.ascontiguousarray(K.real)
+    import scipy.linalg
+
     E = scipy.linalg.expm(t[:, None, None] * W[None])  # (T, m, m)
     return np.ascontiguousarray(C[None] @ E @ U[None])
 

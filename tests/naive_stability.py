@@ -25,11 +25,11 @@ def distance_continuous(W, n_grid=4001):
     return float(min(res.fun, vals[k]))
 
 
-def distance_discrete(A, n_grid=4001):
-    """min_θ σ_min(A − e^{iθ}I) by a dense grid over [−π, π] and a bounded refinement."""
+def distance_discrete(A, n_grid=4001, return_argmin=False):
+    """min_θ σ_min(A − e^{iθ}I) by a dense grid over [−π, π] and a bounded refinement (and the minimiser θ)."""
     m = A.shape[0]
     if np.max(np.abs(np.linalg.eigvals(A))) >= 1:
-        return 0.0
+        return (0.0, 0.0) if return_argmin else 0.0
 
     def f(th):
         return np.linalg.svd(A - np.exp(1j * th) * np.eye(m), compute_uv=False)[-1]
@@ -39,13 +39,24 @@ def distance_discrete(A, n_grid=4001):
     k = int(np.argmin(vals))
     h = grid[1] - grid[0]
     res = minimize_scalar(f, bounds=(grid[k] - h, grid[k] + h), method="bounded", options={"xatol": 1e-12})
-    return float(min(res.fun, vals[k]))
+    r, th = (float(res.fun), float(res.x)) if res.fun <= vals[k] else (float(vals[k]), float(grid[k]))
+    return (r, th) if return_argmin else r
+
+
+def destabilizing_direction(A):
+    """The documented worst-case direction of perturbation_error: at the grid minimiser θ* of σ_min(A − e^{iθ}I),
+    D = −Re(u v^H) from the SVD (A − e^{iθ*}I) v = σ_min u, normalised to ‖D‖₂ = 1."""
+    _, th = distance_discrete(A, return_argmin=True)
+    Uu, _, Vh = np.linalg.svd(A - np.exp(1j * th) * np.eye(A.shape[0]))
+    D = -np.real(np.outer(Uu[:, -1], Vh[-1]))
+    return D / np.linalg.svd(D, compute_uv=False)[0]
 
 
 def perturbation_errors(rnn, y, x, betas, samples, seed, blocks=None, norm="spectral", error="sup", power=2.0):
     """Per-β max error over ``samples`` random perturbations drawn in the documented order (for each β > 0, for each
     sample, for each block in params() order: one standard-normal array, scaled), plus W + βI and the "grown" worst
-    case; each perturbed model run by tests.naive.forward (loops over batch and time)."""
+    case and W + βD along the smallest destabiliser of the transition matrix (``destabilizing_direction``); each
+    perturbed model run by tests.naive.forward (loops over batch and time)."""
     gen = np.random.default_rng(seed)
     params = {k: np.array(v) for k, v in rnn.params().items()}
     names = list(params) if blocks is None else list(blocks)
@@ -110,5 +121,10 @@ def perturbation_errors(rnn, y, x, betas, samples, seed, blocks=None, norm="spec
                         nb = np.sqrt((B ** 2).sum())
                     p[n] = B * (1 + beta / nb) if nb > 0 else B
             errs.append(err(p))
+            A = params["W"] if rnn.cell == "elman" else np.eye(params["W"].shape[0]) + rnn.dt * params["W"]
+            D = destabilizing_direction(A)
+            if norm == "max_entry":
+                D = D / np.abs(D).max()
+            errs.append(err(dict(params, W=params["W"] + beta * D)))
         out.append(max(errs))
     return np.array(out)

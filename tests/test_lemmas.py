@@ -58,7 +58,7 @@ def test_normal_matrices_attain_equality_in_a8(seed, m, beta0, sym):
         np.testing.assert_allclose(W, W.T, atol=1e-12)
     p = np.linalg.norm(lyapunov_solution(W), 2)
     assert p == pytest.approx(1 / (2 * beta0), rel=1e-9)
-    assert p == pytest.approx(1 / (2 * rm.distance_to_instability(W)), rel=1e-8)  # r = −α for normal W
+    assert p == pytest.approx(1 / (2 * rm.distance_to_instability(W, cell="euler")), rel=1e-8)  # r = −α for normal W
 
 
 def test_gramian_integral_closed_forms():
@@ -81,7 +81,7 @@ def test_corrected_a8_bounds_hold(A, shift):
     p = np.linalg.norm(lyapunov_solution(W), 2)
     assert p <= gramian_norm_bound(W) * (1 + 1e-6)
     # r is attained (an upper estimate within 1e-10 relative), so 2 r p ≥ 1 up to that tolerance
-    assert 2 * rm.distance_to_instability(W) * p >= 1 - 1e-8
+    assert 2 * rm.distance_to_instability(W, cell="euler") * p >= 1 - 1e-8
 
 
 def test_random_nonnormal_hurwitz_is_hurwitz():
@@ -157,9 +157,9 @@ def test_chain_numbers_of_docs_math_9():
         W = chain_matrix(m)
         assert np.linalg.norm(W, 2) <= 2.5 and rm.spectral_abscissa(W) == -1.0
         assert np.linalg.norm(lyapunov_solution(W), 2) == pytest.approx(p_ref, rel=1e-2)
-        assert rm.distance_to_instability(W) == pytest.approx(r_ref, rel=1e-2)
+        assert rm.distance_to_instability(W, cell="euler") == pytest.approx(r_ref, rel=1e-2)
     W = chain_matrix(6)
-    assert brute_force_radius(W, 2001) == pytest.approx(rm.distance_to_instability(W), rel=1e-6)
+    assert brute_force_radius(W, 2001) == pytest.approx(rm.distance_to_instability(W, cell="euler"), rel=1e-6)
 
 
 # -------------------------------------------------------------------------------------------- Lemma A.10
@@ -250,7 +250,7 @@ def test_similar_keeps_the_map_and_destabilizer_is_minimal():
     smin, D = lf.destabilizer(W)
     assert np.linalg.norm(D, 2) == pytest.approx(1.0)
     assert np.linalg.svd(W + smin * D, compute_uv=False)[-1] <= 1e-12 * np.linalg.norm(W, 2)
-    assert smin == pytest.approx(rm.distance_to_instability(W), rel=1e-6)
+    assert smin == pytest.approx(rm.distance_to_instability(W, cell="euler"), rel=1e-6)
 
 
 def test_hump_target_closed_form():

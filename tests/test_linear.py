@@ -76,10 +76,12 @@ def test_h2_gramians_hankel_against_sums(sys_):
         assert np.all(np.abs(hs - hm) <= 1e-8 * hs[0])
 
 
-def test_h2_unstable_is_inf_and_gramians_raise():
+def test_h2_unstable_raises_like_gramians():
+    """An unstable system: the H2 norm is infinite — a NonFiniteError, the same outcome as gramians()."""
     W = np.diag([1.1, 0.5])
-    assert linear.h2_norm(W, np.ones((2, 1)), np.ones((1, 2))) == np.inf
-    with pytest.raises(ValueError, match="spectral radius"):
+    with pytest.raises(rm.NonFiniteError, match="spectral radius"):
+        linear.h2_norm(W, np.ones((2, 1)), np.ones((1, 2)))
+    with pytest.raises(rm.NonFiniteError, match="spectral radius"):
         linear.gramians(W, np.ones((2, 1)), np.ones((1, 2)))
     with pytest.raises(ValueError, match="U has shape"):
         linear.h2_norm(np.eye(2) * 0.5, np.ones((3, 1)), np.ones((1, 2)))
@@ -186,7 +188,7 @@ def test_memory_capacity_validation():
         linear.memory_capacity(0.5 * np.eye(2), np.ones(2), 5, method="mc")
     with pytest.raises(ValueError, match="u has length"):
         linear.memory_capacity(0.5 * np.eye(2), np.ones(3), 5)
-    with pytest.raises(ValueError, match="k_max"):
+    with pytest.raises(ValueError, match="n must be"):
         linear.memory_capacity(0.5 * np.eye(2), np.ones(2), 0)
     with pytest.raises(ValueError, match="test_fraction"):
         linear.memory_capacity(0.5 * np.eye(2), np.ones(2), 5, "sampled", test_fraction=1.5)
@@ -254,10 +256,14 @@ def test_trajectory_gain_and_lyapunov_against_finite_difference_jacobians(seed, 
         M = M @ Js[40 - j]
         ref.append(np.linalg.norm(M, 2))
     assert rel_err(g, ref) < 1e-6
-    lam = linear.lyapunov_exponents(rnn, x, 3, rng=2)
     Q0 = np.linalg.qr(np.random.default_rng(2).standard_normal((5, 3)))[0]
-    with np.errstate(divide="ignore"):  # an all-dead relu step gives a zero Jacobian: exponent −inf in both
+    with np.errstate(divide="ignore"):  # an all-dead relu step gives a zero Jacobian: exponent −inf
         ref_lam = nl.benettin(Js, 3, Q0)
+    if not np.isfinite(ref_lam).all():  # never returned silently: a NonFiniteError (issue 12, case 23)
+        with pytest.raises(rm.NonFiniteError, match="lyapunov_exponents"):
+            linear.lyapunov_exponents(rnn, x, 3, rng=2)
+        return
+    lam = linear.lyapunov_exponents(rnn, x, 3, rng=2)
     np.testing.assert_allclose(lam, ref_lam, rtol=0, atol=1e-6)
 
 
@@ -279,7 +285,7 @@ def test_lyapunov_exponents_of_linear_rnn_are_log_moduli():
 
 def test_gain_validation():
     rnn = rm.RNN.random(3, rng=0)
-    with pytest.raises(ValueError, match="j_max"):
+    with pytest.raises(ValueError, match="n=6 exceeds"):
         linear.trajectory_gain(rnn, np.zeros((5, 1)), 6)
     with pytest.raises(ValueError, match="k=4"):
         linear.lyapunov_exponents(rnn, np.zeros((5, 1)), 4)
@@ -289,3 +295,88 @@ def test_gain_validation():
         linear.trajectory_gain(np.eye(3), np.zeros((5, 1)), 2)
     with pytest.raises(ValueError, match="W must be square"):
         linear.bptt_gain(np.ones((2, 3)), 3)
+
+
+# ----------------------------------------------------------------------------- python-control cross-checks
+@settings(max_examples=25, **SETTINGS)
+@given(systems)
+def test_h2_norm_and_gramians_against_python_control(sys_):
+    """python-control's discrete state space (A, B, CA, CB + D) has the impulse response L_0, L_1, ... of rnnmem's
+    convention (module docstring): its H2 norm is ours; its controllability Gramian is our P, its observability
+    Gramian is our Q − CᵀC (its output matrix is CA). Both cells (euler: A = I + ΔtW, B = ΔtU).
+
+    python-control's ``gram`` needs slycot; ``dlyap`` (SciPy's solver when slycot is absent) and ``norm(sys, 2)``
+    do not."""
+    ct = pytest.importorskip("control")
+    seed, m, d, p, radius, cell, dt, ft = sys_
+    W, U, C, D = stable_system(seed, m, d, p, radius, cell, dt, ft)
+    A = W if cell == "elman" else np.eye(m) + dt * W
+    B = U if cell == "elman" else dt * U
+    sys_pc = ct.ss(A, B, C @ A, C @ B + (0 if D is None else D), True)
+    h2 = linear.h2_norm(W, U, C, D, cell, dt)
+    assert abs(h2 - ct.norm(sys_pc, 2)) <= 1e-9 * h2
+    P, Q = linear.gramians(W, U, C, cell, dt)
+    assert rel_err(P, ct.dlyap(A, B @ B.T)) < 1e-9
+    CA = C @ A
+    assert rel_err(Q, ct.dlyap(A.T, CA.T @ CA) + C.T @ C) < 1e-9
+    # the impulse response of the python-control system is rnnmem's Markov parameters (first input)
+    L = linear.markov_parameters(W, U, C, 6, D=D, cell=cell, dt=dt)
+    resp = ct.impulse_response(sys_pc, T=np.arange(6), input=0).outputs  # (p, T) or (T,) for p = 1
+    assert rel_err(np.reshape(resp, (p, 6)).T, L[:, :, 0]) < 1e-12
+
+
+def test_python_control_check_fails_on_the_wrong_convention():
+    """The check above can fail: python-control's own (A, B, C, D) realisation of the same matrices has impulse
+    response D, CB, CAB, ... — a different H2 norm than rnnmem's L_j = C A^j B (+ D at lag 0)."""
+    ct = pytest.importorskip("control")
+    W, U, C, D = stable_system(1, 4, 1, 1, 0.8)
+    naive_pc = ct.norm(ct.ss(W, U, C, D, True), 2)
+    assert abs(linear.h2_norm(W, U, C, D) - naive_pc) > 1e-3 * naive_pc
+
+
+# ----------------------------------------------------------------------------- one vocabulary
+@pytest.mark.parametrize("cell, dt", [("elman", 1.0), ("euler", 0.3)])
+def test_linear_functions_accept_a_model_with_its_cell_and_dt(cell, dt):
+    W, U, C, D = stable_system(5, 4, 1, 1, 0.8, cell=cell, dt=dt)
+    rnn = rm.RNN(W, U, np.zeros(4), C, D, cell=cell, activation="linear", dt=dt)
+    mats = dict(cell=cell, dt=dt)
+    np.testing.assert_array_equal(linear.markov_parameters(rnn, n=7), linear.markov_parameters(W, U, C, 7, D, **mats))
+    np.testing.assert_array_equal(linear.markov_parameters(rnn, 7), rnn.markov(7))
+    np.testing.assert_array_equal(linear.gramians(rnn)[0], linear.gramians(W, U, C, **mats)[0])
+    assert linear.h2_norm(rnn) == linear.h2_norm(W, U, C, D, **mats)
+    np.testing.assert_array_equal(linear.hankel_singular_values(rnn), linear.hankel_singular_values(W, U, C, **mats))
+    np.testing.assert_array_equal(linear.bptt_gain(rnn, 5), linear.bptt_gain(W, 5, **mats))
+    A = W if cell == "elman" else np.eye(4) + dt * W
+    B = U[:, 0] if cell == "elman" else dt * U[:, 0]
+    np.testing.assert_array_equal(linear.memory_capacity(rnn, n=9), linear.memory_capacity(A, B, 9))
+    np.testing.assert_array_equal(linear.fisher_memory(rnn, 9), linear.fisher_memory(A, B, 9))
+    assert linear.controllability_rank(rnn) == linear.controllability_rank(A, B) == 4
+    # the model's own cell and dt decide; a different one is an error, never used silently
+    other = "euler" if cell == "elman" else "elman"
+    with pytest.raises(ValueError, match="differs from the model's own cell"):
+        linear.h2_norm(rnn, cell=other)
+    with pytest.raises(ValueError, match="differs from the model's own dt"):
+        linear.bptt_gain(rnn, 3, dt=dt / 2)
+    with pytest.raises(TypeError, match="model and also"):
+        linear.gramians(rnn, U)
+    with pytest.raises(ValueError, match="activation='linear'"):
+        linear.h2_norm(rnn.replace(activation="tanh"))
+
+
+def test_deprecated_lag_names_warn_and_agree():
+    W, U, C, _ = stable_system(2, 3, 1, 1, 0.7)
+    u = U[:, 0]
+    for fn, args, old in ((linear.memory_capacity, (W, u), "k_max"), (linear.fisher_memory, (W, u), "k_max"),
+                          (linear.bptt_gain, (W,), "j_max"), (linear.markov_parameters, (W, U, C), "k_max")):
+        msg = f"`{old}` is deprecated and will be removed in rnnmem 0.3; use `n`"
+        with pytest.warns(DeprecationWarning, match=msg):
+            got = fn(*args, **{old: 6})
+        np.testing.assert_array_equal(got, fn(*args, n=6))
+        with pytest.raises(TypeError, match="deprecated alias"):
+            fn(*args, n=6, **{old: 6})
+    rnn = rm.RNN.random(3, rng=0)
+    with pytest.warns(DeprecationWarning, match="`j_max`"):
+        g = linear.trajectory_gain(rnn, np.zeros((5, 1)), j_max=4)
+    np.testing.assert_array_equal(g, linear.trajectory_gain(rnn, np.zeros((5, 1)), 4))
+    with pytest.raises(TypeError, match="unexpected keyword argument 'lags'"):
+        linear.bptt_gain(W, lags=3)

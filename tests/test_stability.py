@@ -66,26 +66,26 @@ def test_linear_diagnostics_reject_bad_input(bad, exc):
 
 
 def test_distance_rejects_bad_options():
-    with pytest.raises(ValueError, match="kind"):
-        rm.distance_to_instability(-np.eye(2), kind="z")
+    with pytest.raises(ValueError, match="cell"):
+        rm.distance_to_instability(-np.eye(2), cell="z")
     with pytest.raises(ValueError, match="tol"):
         rm.distance_to_instability(-np.eye(2), tol=0)
 
 
 # ------------------------------------------------------------------------------------ distance to instability
 def test_distance_diagonal_and_unstable():
-    assert rm.distance_to_instability(np.diag([-0.3, -2.0])) == pytest.approx(0.3, rel=1e-12)
-    assert rm.distance_to_instability(np.diag([0.1, -2.0])) == 0.0
-    assert rm.distance_to_instability(np.diag([0.0, -2.0])) == 0.0
-    assert rm.distance_to_instability(np.diag([0.5, -0.2]), kind="discrete") == pytest.approx(0.5, rel=1e-12)
-    assert rm.distance_to_instability(np.diag([1.5, 0.2]), kind="discrete") == 0.0
+    assert rm.distance_to_instability(np.diag([-0.3, -2.0]), cell="euler") == pytest.approx(0.3, rel=1e-12)
+    assert rm.distance_to_instability(np.diag([0.1, -2.0]), cell="euler") == 0.0
+    assert rm.distance_to_instability(np.diag([0.0, -2.0]), cell="euler") == 0.0
+    assert rm.distance_to_instability(np.diag([0.5, -0.2]), cell="elman") == pytest.approx(0.5, rel=1e-12)
+    assert rm.distance_to_instability(np.diag([1.5, 0.2]), cell="elman") == 0.0
 
 
 @pytest.mark.parametrize("a, c", [(1.0, 10.0), (0.5, 1.0), (2.0, 0.1), (0.1, 100.0)])
 def test_distance_jordan_block_closed_form(a, c):
     """W = [[−a, c], [0, −a]]: σ_min(W − iωI) increases with |z|² = a² + ω², minimum at ω = 0."""
     W = np.array([[-a, c], [0.0, -a]])
-    r, w = rm.distance_to_instability(W, return_argmin=True)
+    r, w = rm.distance_to_instability(W, cell="euler", return_argmin=True)
     assert r == pytest.approx(jordan_smin(a * a, c), rel=1e-9)
     assert abs(w) < 1e-6
     assert r < a  # non-normal: strictly closer to instability than −α(W) = a
@@ -95,13 +95,13 @@ def test_distance_jordan_block_closed_form(a, c):
 def test_distance_discrete_jordan_block_closed_form(a, c):
     """A = [[a, c], [0, a]]: σ_min(A − e^{iθ}I) is minimal where |a − e^{iθ}| = 1 − |a|."""
     A = np.array([[a, c], [0.0, a]])
-    r = rm.distance_to_instability(A, kind="discrete")
+    r = rm.distance_to_instability(A, cell="elman")
     assert r == pytest.approx(jordan_smin((1 - abs(a)) ** 2, c), rel=1e-9)
 
 
 def test_distance_counterexample_value():
     """docs/math.md §5 matrix: α = −1 but r ≈ 0.0990."""
-    r = rm.distance_to_instability([[-1.0, 10.0], [0.0, -1.0]])
+    r = rm.distance_to_instability([[-1.0, 10.0], [0.0, -1.0]], cell="euler")
     assert r == pytest.approx(0.0990195135927840, rel=1e-9)
 
 
@@ -110,9 +110,9 @@ def test_distance_counterexample_value():
 def test_distance_normal_equals_minus_abscissa(seed, m):
     rng = np.random.default_rng(seed)
     W = normal_matrix(m, rng)
-    assert rm.distance_to_instability(W) == pytest.approx(-rm.spectral_abscissa(W), rel=1e-9)
+    assert rm.distance_to_instability(W, cell="euler") == pytest.approx(-rm.spectral_abscissa(W), rel=1e-9)
     A = orthogonal(m, rng) * rng.uniform(0.1, 0.95)  # normal, all |λ| equal
-    assert rm.distance_to_instability(A, kind="discrete") == pytest.approx(1 - spectral_radius(A), rel=1e-9)
+    assert rm.distance_to_instability(A, cell="elman") == pytest.approx(1 - spectral_radius(A), rel=1e-9)
 
 
 @settings(max_examples=20, **SETTINGS)
@@ -121,12 +121,12 @@ def test_distance_normal_equals_minus_abscissa(seed, m):
 def test_distance_matches_grid_reference(W, shift):
     """Random (mostly non-normal) matrices: Byers bisection vs dense grid + refinement; never below the true min."""
     W = W - (rm.spectral_abscissa(W) + shift) * np.eye(4)
-    r = rm.distance_to_instability(W)
+    r = rm.distance_to_instability(W, cell="euler")
     ref = ns.distance_continuous(W)
     assert r == pytest.approx(ref, rel=1e-6, abs=1e-12)
     assert r <= -rm.spectral_abscissa(W) * (1 + 1e-12)
     A = W / (spectral_radius(W) * (1 + shift))  # Schur stable
-    rd = rm.distance_to_instability(A, kind="discrete")
+    rd = rm.distance_to_instability(A, cell="elman")
     assert rd == pytest.approx(ns.distance_discrete(A), rel=1e-6, abs=1e-12)
 
 
@@ -134,9 +134,9 @@ def test_distance_tolerance_and_argmin():
     rng = np.random.default_rng(3)
     W = rng.standard_normal((5, 5)) * 2
     W -= (rm.spectral_abscissa(W) + 0.3) * np.eye(5)
-    r, w = rm.distance_to_instability(W, return_argmin=True, tol=1e-12)
+    r, w = rm.distance_to_instability(W, cell="euler", return_argmin=True, tol=1e-12)
     assert np.linalg.svd(W - 1j * w * np.eye(5), compute_uv=False)[-1] == pytest.approx(r, rel=1e-12)
-    coarse = rm.distance_to_instability(W, tol=1e-2)
+    coarse = rm.distance_to_instability(W, cell="euler", tol=1e-2)
     assert r <= coarse * (1 + 1e-12) and coarse <= r * 1.02
 
 
@@ -164,7 +164,7 @@ def test_perturbation_error_matches_loop_reference(error, norm):
     curve = rm.perturbation_error(rnn, y, betas, samples=3, x=x, norm=norm, error=error, rng=7)
     ref = ns.perturbation_errors(rnn, y, x, betas, 3, 7, norm=norm, error=error)
     np.testing.assert_allclose(curve.errors, ref, rtol=1e-10, atol=1e-14)
-    assert curve.sample_errors.shape == (4, 3) and curve.worst_errors.shape == (4, 2)
+    assert curve.sample_errors.shape == (4, 3) and curve.worst_errors.shape == (4, 3)
 
 
 @settings(max_examples=15, **SETTINGS)
@@ -228,7 +228,7 @@ def test_normal_W_property_stable_below_radius(seed, m, rho, frac):
             i += 1
     Q = orthogonal(m, rng)
     W = Q @ B @ Q.T
-    assert rm.distance_to_instability(W, kind="discrete") == pytest.approx(1 - rho, rel=1e-9)
+    assert rm.distance_to_instability(W, cell="elman") == pytest.approx(1 - rho, rel=1e-9)
     rnn = rm.RNN(W, rng.normal(size=(m, 1)), np.zeros(m), rng.normal(size=(1, m)), cell="elman",
                  activation="linear")
     T = int(40 / (1 - rho)) + 1

@@ -74,6 +74,23 @@ class ExponentialFit:
     width: int
     info: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self):
+        rates = as_array(self.rates, "rates", ndim=1)
+        if np.any(rates <= 0):
+            raise ValueError(f"rates must be > 0, got minimum {rates.min()}")
+        weights = as_array(self.weights, "weights", ndim=1)
+        if weights.shape != rates.shape:
+            raise ValueError(f"weights has {weights.size} entries but rates has {rates.size}: one weight per rate")
+        t = as_array(self.t, "t", ndim=1, allow_empty=True)
+        residual = check_real(self.residual, "residual", minimum=0.0)
+        width = check_int(self.width, "width", minimum=1)
+        if not isinstance(self.info, dict):
+            raise TypeError(f"info must be a dict, got {type(self.info).__name__}")
+        for name, v in (("rates", rates), ("weights", weights), ("t", t), ("residual", residual), ("width", width)):
+            if isinstance(v, np.ndarray):
+                v.flags.writeable = False
+            object.__setattr__(self, name, v)
+
     def __call__(self, t) -> np.ndarray:
         """ρ̂(t) = Σ_i c_i e^{−λ_i t} at the times ``t`` (real numbers, any shape; a float for a scalar ``t``).
 

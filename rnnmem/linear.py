@@ -96,11 +96,9 @@ def _given(func: str, **blocks) -> None:
                         f"({func}(model, ...)) or the matrices ({func}(W, U, C, ...)), not both")
 
 
-def _system(W, U, C, D, cell, dt, func: str, *, need_C: bool = True):
-    """Validate and return the discrete state space (A, B, C, D) with L_0 = CB + D, L_j = C A^j B, and the width.
-
-    ``W`` may be a model (its W, U, C, D, cell and dt are used; U, C, D must then be omitted).
-    """
+def _blocks(W, U, C, D, cell, dt, func: str, *, need_C: bool = True):
+    """Validate and return (W, U, C, D, cell, dt) — ``W`` may be a model (its blocks, cell and dt are used; U, C, D
+    must then be omitted)."""
     if _is_model(W):
         _given(func, U=U, C=C, D=D)
         W, U, C, D, cell, dt = _model_system(W, cell, dt, func)
@@ -127,10 +125,26 @@ def _system(W, U, C, D, cell, dt, func: str, *, need_C: bool = True):
         if C.shape[1] != m:
             raise ValueError(f"C has shape {C.shape}, expected (p, m) with m = {m} columns (the width of W)")
     if D is not None:
-        D = as_array(D, "D", shape=(C.shape[0] if C is not None else 1, U.shape[1]))
+        want = (C.shape[0] if C is not None else 1, U.shape[1])
+        D = as_array(D, "D", ndim=(1, 2))
+        if D.shape != want:
+            raise ValueError(f"D has shape {D.shape}, expected (p, d) = {want} (p outputs of C, d inputs of U)")
+    return W, U, C, D, cell, dt
+
+
+def _system(W, U, C, D, cell, dt, func: str, *, need_C: bool = True):
+    """Validate and return the discrete state space (A, B, C, D) with L_0 = CB + D, L_j = C A^j B, and the cell and
+    Δt (``W`` may be a model, see :func:`_blocks`)."""
+    W, U, C, D, cell, dt = _blocks(W, U, C, D, cell, dt, func, need_C=need_C)
     if cell == "elman":
         return W, U, C, D, cell, dt
-    return np.eye(m) + dt * W, dt * U, C, D, cell, dt
+    m = W.shape[0]
+    with np.errstate(all="ignore"):
+        A, B = np.eye(m) + dt * W, dt * U
+    if not (np.isfinite(A).all() and np.isfinite(B).all()):
+        raise NonFiniteError(f"{func}(): the euler transition matrix I + dt·W or input matrix dt·U overflows float64 "
+                             f"(dt = {dt!r}); W, U or dt too large")
+    return A, B, C, D, cell, dt
 
 
 def _reservoir(W, u, func: str):
@@ -175,12 +189,31 @@ def _lags(n, name: str = "n") -> int:
     return check_int(n, name, minimum=1, maximum=_MAX_LAGS)
 
 
+def _rho(A) -> float:
+    """Spectral radius, inf when A is too large for float64 (never an exception)."""
+    with np.errstate(all="ignore"):
+        if not np.isfinite(A).all():
+            return float("inf")
+        try:
+            return spectral_radius(A)
+        except NonFiniteError:
+            return float("inf")
+
+
 def _require_stable(A, what):
-    r = float(np.max(np.abs(np.linalg.eigvals(A))))
-    if r >= 1.0:
-        raise NonFiniteError(f"{what} needs a stable system (spectral radius of the transition matrix < 1; the series "
-                             f"defining it diverge); got spectral radius {r:.6g}")
+    r = _rho(A)
+    if not r < 1.0:
+        raise NonFiniteError(f"{what} needs a stable system: the spectral radius of its transition matrix (A = W for "
+                             f"the elman cell, I + dt·W for euler) must be < 1 (the series defining it diverge); got "
+                             f"spectral radius {r:.6g}")
     return r
+
+
+def _products_finite(func: str, **mats) -> None:
+    """Raise NonFiniteError naming the blocks when a product such as B Bᵀ overflowed."""
+    bad = [k for k, v in mats.items() if not np.isfinite(v).all()]
+    if bad:
+        raise NonFiniteError(f"{func}(): {', '.join(bad)} overflows float64: the entries of U/C (or W) are too large")
 
 
 def _psd_sqrt_factor(P):
@@ -239,22 +272,17 @@ def markov_parameters(W, U=None, C=None, n: int | None = None, D=None, cell: str
     n = renamed(n, deprecated, "k_max", "n", "markov_parameters", required=True)
     no_extra_kwargs(deprecated, "markov_parameters")
     n = _lags(n)
-    if _is_model(W):
-        _given("markov_parameters", U=U, C=C, D=D)
-        W, U, C, D, cell, dt = _model_system(W, cell, dt, "markov_parameters")
-    elif U is None or C is None:
-        raise TypeError("markov_parameters() missing argument U or C: pass a model (markov_parameters(rnn, n=...)) "
-                        "or the matrices (markov_parameters(W, U, C, n))")
-    cell = check_choice("elman" if cell is None else cell, "cell", CELLS)
-    dt = check_positive(1.0 if dt is None else dt, "dt")
-    W = _square(W)
-    m = W.shape[0]
-    U = as_array(U, "U", ndim=(1, 2))
-    U = U[:, None] if U.ndim == 1 else U
-    C = as_array(C, "C", ndim=(1, 2))
-    C = C[None, :] if C.ndim == 1 else C
+    W, U, C, D, cell, dt = _blocks(W, U, C, D, cell, dt, "markov_parameters")
     check_size("markov_parameters", n, C.shape[0], U.shape[1])
-    return RNN(W, U, np.zeros(m), C, D, cell=cell, activation="linear", dt=dt).markov(n)
+    try:
+        with np.errstate(all="ignore"):
+            return RNN(W, U, np.zeros(W.shape[0]), C, D, cell=cell, activation="linear", dt=dt).markov(n)
+    except NonFiniteError as exc:
+        with np.errstate(all="ignore"):
+            rho = _rho(W if cell == "elman" else np.eye(W.shape[0]) + dt * W)
+        raise NonFiniteError(f"markov_parameters(): L_j = C A^j B (+ D at j = 0) overflows float64 from lag j = "
+                             f"{exc.step} (spectral radius of the transition matrix {rho:.6g}); use fewer lags n, or "
+                             "smaller W, U, C, D", step=exc.step) from None
 
 
 def gramians(W, U=None, C=None, cell: str | None = None, dt: float | None = None) -> tuple[np.ndarray, np.ndarray]:
@@ -269,8 +297,11 @@ def gramians(W, U=None, C=None, cell: str | None = None, dt: float | None = None
     """
     A, B, Cm, _, _, _ = _system(W, U, C, None, cell, dt, "gramians")
     _require_stable(A, "gramians()")
-    P = _lyap(A, B @ B.T)
-    Q = _lyap(A.T, Cm.T @ Cm)
+    with np.errstate(all="ignore"):
+        BB, CC = B @ B.T, Cm.T @ Cm
+    _products_finite("gramians", **{"U Uᵀ": BB, "Cᵀ C": CC})
+    P = _lyap(A, BB)
+    Q = _lyap(A.T, CC)
     P, Q = (P + P.T) / 2, (Q + Q.T) / 2
     check_finite_result(P, "gramians(): the controllability Gramian P", hint="the system is too close to unstable")
     check_finite_result(Q, "gramians(): the observability Gramian Q", hint="the system is too close to unstable")
@@ -294,14 +325,18 @@ def h2_norm(W, U=None, C=None, D=None, cell: str | None = None, dt: float | None
     """
     A, B, Cm, D, _, _ = _system(W, U, C, D, cell, dt, "h2_norm")
     _require_stable(A, "h2_norm()")
-    P = _lyap(A, B @ B.T)
-    val = float(np.trace(Cm @ P @ Cm.T))
-    if D is not None:
-        val += float(np.sum(D * D) + 2.0 * np.sum((Cm @ B) * D))
-    out = float(np.sqrt(max(val, 0.0)))
+    with np.errstate(all="ignore"):
+        BB = B @ B.T
+    _products_finite("h2_norm", **{"U Uᵀ": BB})
+    P = _lyap(A, BB)
+    with np.errstate(all="ignore"):
+        val = float(np.trace(Cm @ P @ Cm.T))
+        if D is not None:
+            val += float(np.sum(D * D) + 2.0 * np.sum((Cm @ B) * D))
+        out = float(np.sqrt(max(val, 0.0))) if not np.isnan(val) else val
     if not np.isfinite(out):
-        raise NonFiniteError(f"h2_norm() overflows (got {out}): the system is too close to unstable or its weights "
-                             "too large for float64")
+        raise NonFiniteError(f"h2_norm() overflows float64 (got {out}): the system is too close to unstable or its "
+                             "weights W, U, C, D too large")
     return out
 
 
@@ -421,6 +456,13 @@ def memory_capacity(W, u=None, n: int | None = None, method: str = "exact", rng=
     n = _lags(n)
     if rtol is not None:
         rtol = check_real(rtol, "rtol", minimum=0.0, maximum=1.0, strict_minimum=True, strict_maximum=True)
+    samples = check_int(samples, "samples", minimum=10, maximum=_MAX_LAGS)
+    ridge = check_real(ridge, "ridge", minimum=0.0)
+    test_fraction = check_real(test_fraction, "test_fraction", minimum=0.0, maximum=1.0, strict_minimum=True,
+                               strict_maximum=True)
+    if washout is not None:
+        washout = check_int(washout, "washout", minimum=0, maximum=_MAX_LAGS)
+    gen = as_rng(rng)
     rho = _require_stable(W, "memory_capacity()")
     if method == "exact":
         check_size("memory_capacity(method='exact')", n, m)
@@ -431,14 +473,8 @@ def memory_capacity(W, u=None, n: int | None = None, method: str = "exact", rng=
         tol = (max(rows.shape) * _EPS if rtol is None else rtol) * s[0]
         r = int(np.sum(s > tol))
         return np.einsum("ij,ij->i", Uk[:n, :r], Uk[:n, :r])
-    samples = check_int(samples, "samples", minimum=10, maximum=_MAX_LAGS)
-    ridge = check_real(ridge, "ridge", minimum=0.0)
-    test_fraction = check_real(test_fraction, "test_fraction", minimum=0.0, maximum=1.0, strict_minimum=True,
-                               strict_maximum=True)
     if washout is None:
         washout = int(np.ceil(np.log(1e-12) / np.log(max(rho, 1e-3)))) + m
-    washout = check_int(washout, "washout", minimum=0, maximum=_MAX_LAGS)
-    gen = as_rng(rng)
     T = washout + n + samples
     check_size("memory_capacity(method='sampled'): the simulated states (washout + n + samples, m)", T, m + 2)
     n_test = max(1, int(round(samples * test_fraction)))
@@ -558,13 +594,16 @@ def bptt_gain(W, n: int | None = None, cell: str | None = None, dt: float | None
     Wm = _square(Wm)
     n = _lags(n)
     check_size("bptt_gain", n)
-    A = Wm if cell == "elman" else np.eye(Wm.shape[0]) + dt * Wm
-    out = np.empty(n)
     with np.errstate(all="ignore"):
-        KL.power_norms(np.ascontiguousarray(A), out)
-    return _gain_overflow(out, "bptt_gain(): ‖A^j‖₂",
-                          f"the gain grows like ρ(A)^j with ρ(A) = {spectral_radius(A):.6g} and overflows float64; "
-                          "use fewer lags")
+        A = Wm if cell == "elman" else np.eye(Wm.shape[0]) + dt * Wm
+        out = np.empty(n)
+        if np.isfinite(A).all():
+            KL.power_norms(np.ascontiguousarray(A), out)
+        else:
+            out[:] = np.inf
+    return _gain_overflow(out, "bptt_gain(): ‖A^j‖₂ (A = W, or I + dt·W for euler)",
+                          f"the gain grows like ρ(A)^j with ρ(A) = {_rho(A):.6g} and overflows float64; use fewer "
+                          "lags, or a smaller W")
 
 
 def _step_jacobians(model, x):

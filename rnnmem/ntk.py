@@ -126,8 +126,8 @@ def prior_variance(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0) ->
     s2, nu_C, nu_U = _variances(sigma2, nu_C, nu_U)
     with np.errstate(over="ignore", invalid="ignore"):
         out = nu_C * nu_U * s2**j
-    return _finite_lags(out, f"prior_variance(sigma2={s2!r})", lg,
-                        "σ^{2j} grows without bound for sigma2 > 1: use fewer lags or a smaller sigma2")
+    return _finite_lags(out, f"prior_variance(sigma2={s2!r}, nu_C={nu_C!r}, nu_U={nu_U!r})", lg,
+                        "σ^{2j} grows without bound for sigma2 > 1: use fewer lags or smaller values")
 
 
 def lag_weights(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0, parameterization: str = "ntk", *,
@@ -174,7 +174,8 @@ def lag_weights(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0, param
         out = eC * nu_U * pw + eW * j * nu_C * nu_U * pw1
         if parameterization == "ntk":
             out = out + eU * nu_C * pw
-    return _finite_lags(out, f"lag_weights(sigma2={s2!r})", lg,
+    return _finite_lags(out, f"lag_weights(sigma2={s2!r}, nu_C={nu_C!r}, nu_U={nu_U!r}, lr_W={eW!r}, lr_U={eU!r}, "
+                        f"lr_C={eC!r})", lg,
                         "ρ_j² ~ j σ^{2j} grows without bound for sigma2 > 1 (and the variances/learning rates scale "
                         "it): use fewer lags or smaller values")
 
@@ -256,8 +257,8 @@ class WideLinearRNN:
         with np.errstate(all="ignore"):
             KL.krylov(self.W, self.U, n, Ku)
             L = Ku @ self.C
-        return _finite_lags(L, "WideLinearRNN.markov(): L_j", np.arange(n),
-                            f"W is unstable (spectral radius {_rho(self.W):.6g} >= 1): use fewer lags")
+        return _finite_lags(L, "WideLinearRNN.markov(): L_j = C W^j U", np.arange(n),
+                            f"W is unstable (spectral radius {_rho(self.W):.6g}) or U, C too large: use fewer lags")
 
     def kernel(self, lags) -> np.ndarray:
         """:func:`empirical` Gram matrix with this model's parameterisation and learning-rate multipliers."""
@@ -307,11 +308,11 @@ def _scalar_linear(model):
         else:
             raise TypeError(f"model must be an rnnmem.RNN or ntk.WideLinearRNN, got {type(model).__name__}")
     if model.activation != "linear" or model.cell != "elman":
-        raise ValueError(f"the Markov-parameter Gram needs a linear elman RNN; got cell={model.cell!r}, "
+        raise ValueError(f"model must be a linear elman RNN (the Markov-parameter Gram); got cell={model.cell!r}, "
                          f"activation={model.activation!r}")
     if model.inputs != 1 or model.outputs != 1:
-        raise ValueError(f"the Markov-parameter Gram needs scalar input and output; got d={model.inputs}, "
-                         f"p={model.outputs}")
+        raise ValueError(f"model must have scalar input and output (the Markov-parameter Gram); got "
+                         f"d={model.inputs}, p={model.outputs}")
     return np.ascontiguousarray(model.W), np.ascontiguousarray(model.U[:, 0]), np.ascontiguousarray(model.C[0])
 
 
@@ -446,7 +447,9 @@ class SCNN:
             raise ValueError(f"rho2 must be positive, got minimum {r.min()}")
         if not np.isfinite(np.sqrt(r)).all() or np.any(np.sqrt(r) == 0):
             raise ValueError("rho2 must lie in (1e-308, 1.8e308): its square roots ρ_j scale the coefficients")
-        t = as_array(self.theta, "theta", shape=(r.shape[0],))
+        t = as_array(self.theta, "theta", ndim=1)
+        if t.shape != r.shape:
+            raise ValueError(f"theta has {t.size} coefficients but rho2 has {r.size} lag weights: one of each per lag")
         for name, arr in (("rho2", r), ("theta", t)):
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
@@ -458,7 +461,9 @@ class SCNN:
     def from_response(cls, L, rho2) -> SCNN:
         """The SCNN with impulse response L: θ = L/ρ (same initial function as a given RNN)."""
         rho2 = as_array(rho2, "rho2", ndim=1)
-        L = as_array(L, "L", shape=(rho2.shape[0],))
+        L = as_array(L, "L", ndim=1)
+        if L.shape != rho2.shape:
+            raise ValueError(f"L has {L.size} lags but rho2 has {rho2.size} lag weights: one of each per lag")
         if np.any(rho2 <= 0):
             raise ValueError(f"rho2 must be positive, got minimum {rho2.min()}")
         with np.errstate(all="ignore"):
@@ -526,6 +531,13 @@ def lagged_design(x, n: int | None = None, *, last_only: bool = False, **depreca
     return np.ascontiguousarray(win.reshape(B * T, J))
 
 
+def _weights(rho2, J: int) -> np.ndarray:
+    rho2 = as_array(rho2, "rho2", ndim=1)
+    if rho2.size != J:
+        raise ValueError(f"rho2 has {rho2.size} lag weights but X has {J} columns (lags): one weight per column")
+    return rho2
+
+
 def _design(X, y):
     X = as_array(X, "X", ndim=2)
     y = as_array(y, "y", shape=(X.shape[0],))
@@ -558,7 +570,7 @@ def interpolant(X, y, rho2, L0=None) -> np.ndarray:
     X = as_array(X, "X", ndim=2)
     N, J = X.shape
     y = as_array(y, "y", shape=(N,)) if np.ndim(y) <= 1 else as_array(y, "y", shape=(N, None))
-    rho2 = as_array(rho2, "rho2", shape=(J,))
+    rho2 = _weights(rho2, J)
     if np.any(rho2 <= 0):
         raise ValueError(f"rho2 must be positive, got minimum {rho2.min()}")
     if L0 is None:
@@ -592,7 +604,7 @@ def stable_lr(X, rho2, fraction: float = 1.0) -> float:
     without oscillation in the top eigendirection.
     """
     X = as_array(X, "X", ndim=2)
-    rho2 = as_array(rho2, "rho2", shape=(X.shape[1],))
+    rho2 = _weights(rho2, X.shape[1])
     if np.any(rho2 < 0):
         raise ValueError(f"rho2 must be >= 0, got minimum {rho2.min()}")
     fraction = check_positive(fraction, "fraction")
@@ -668,6 +680,9 @@ def gd(model, X, y, *, lr: float, steps: int, X_test=None, y_test=None, record_e
     train, test, rec_steps, recs = [], [], [], []
 
     def diverged(t: int, what: str):
+        if t == 0:
+            return NonFiniteError(f"gd: {what} at the start (step 0) is not finite: X, y (or X_test, y_test) or the "
+                                  "model's weights too large for float64", step=0)
         return NonFiniteError(f"gd diverged at step {t} ({what} not finite) with lr={lr!r}; reduce lr (stable_lr(X, "
                               "rho2) is the largest stable step of the SCNN)", step=t)
 

@@ -225,8 +225,9 @@ _KINDS = {"continuous": "euler", "discrete": "elman"}
 def _cell_matrix(model, cell, func: str) -> tuple[np.ndarray, bool]:
     """The matrix whose distance to instability a model has, and whether it is the continuous notion.
 
-    RNN-like (``to_rnn()``/``cell``): the linearisation at the zero state, J = :func:`state_jacobian`; elman → the
-    discrete distance of J, euler → the continuous distance of (J − I)/Δt (= W for a linear or bias-free tanh RNN).
+    RNN-like (``to_rnn()``/``cell``): the linearisation at the zero state; elman → the discrete distance of
+    J = :func:`state_jacobian`, euler → the continuous distance of diag(σ'(b)) W = (J − I)/Δt (= W for a linear or
+    bias-free tanh RNN).
     Other models (GRU, LSTM, SSMs) → the discrete distance of their state Jacobian.
     """
     rnn = model.to_rnn() if callable(getattr(model, "to_rnn", None)) else model
@@ -239,10 +240,18 @@ def _cell_matrix(model, cell, func: str) -> tuple[np.ndarray, bool]:
     if cell is not None and cell != own:
         raise ValueError(f"{func}(): cell={cell!r} differs from the model's own cell {own!r}; a model is analysed with "
                          f"its own cell (omit cell=, or pass a matrix: {func}(model.W, cell={cell!r}))")
-    J = state_jacobian(rnn)
     if own == "elman":
-        return J, False
-    return (J - np.eye(J.shape[0])) / float(rnn.dt), True
+        return state_jacobian(rnn), False
+    return _continuous_jacobian(rnn), True
+
+
+def _continuous_jacobian(rnn) -> np.ndarray:
+    """diag(σ'(b)) W: the Jacobian of the continuous-time RNN dh/dt = σ(Wh + Ux + b) at h = 0, x = 0 (= W for a
+    linear or bias-free tanh RNN); the euler cell's state Jacobian is I + Δt times it."""
+    from rnnmem._kernels import ACTIVATIONS, activate
+
+    ds = np.array([activate(float(zi), ACTIVATIONS[rnn.activation])[1] for zi in rnn.b])
+    return ds[:, None] * rnn.W
 
 
 def distance_to_instability(W, *, cell: str | None = None, tol: float = 1e-10, return_argmin: bool = False,
@@ -261,7 +270,7 @@ def distance_to_instability(W, *, cell: str | None = None, tol: float = 1e-10, r
     W : array (m, m), or a model
         A model is analysed with its own cell: an ``elman`` RNN by the discrete distance of its transition matrix
         (W for a linear or bias-free tanh RNN; in general its state Jacobian at the zero state), an ``euler`` RNN by
-        the continuous distance of W ((J − I)/Δt in general); a GRU, LSTM, StackedRNN or diagonal SSM by the
+        the continuous distance of W (diag(σ'(b)) W in general); a GRU, LSTM, StackedRNN or diagonal SSM by the
         discrete distance of :func:`state_jacobian`. A bare matrix is read with ``cell`` (default ``"elman"``,
         the default cell of :class:`rnnmem.RNN`: the discrete notion, A = W).
     cell : {"elman", "euler"}, optional
@@ -450,6 +459,30 @@ class PerturbationCurve:
     error: str = "sup"
     norm: str = "spectral"
     info: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self):
+        betas = as_array(self.betas, "betas", ndim=1)
+        if np.any(betas < 0):
+            raise ValueError(f"betas must be >= 0, got minimum {betas.min()}")
+        n = betas.size
+        errors = as_array(self.errors, "errors", ndim=1, finite=False)
+        samp = as_array(self.sample_errors, "sample_errors", ndim=2, finite=False, allow_empty=True)
+        worst = as_array(self.worst_errors, "worst_errors", ndim=2, finite=False, allow_empty=True)
+        for name, a in (("errors", errors), ("sample_errors", samp), ("worst_errors", worst)):
+            if a.shape[0] != n:
+                raise ValueError(f"{name} has {a.shape[0]} rows but betas has {n} entries: one row per β")
+        for name, a in (("errors", errors), ("sample_errors", samp), ("worst_errors", worst)):
+            if np.isnan(a).any() or np.any(a < 0):
+                raise ValueError(f"{name} must hold errors >= 0 or +inf (an exploded perturbation), got NaN or a "
+                                 "negative value")
+        nominal = check_real(self.nominal, "nominal", minimum=0.0, finite=False)
+        check_choice(self.error, "error", ERRORS)
+        check_choice(self.norm, "norm", NORMS)
+        if not isinstance(self.info, dict):
+            raise TypeError(f"info must be a dict, got {type(self.info).__name__}")
+        for name, v in (("betas", betas), ("errors", errors), ("sample_errors", samp), ("worst_errors", worst),
+                        ("nominal", nominal)):
+            object.__setattr__(self, name, v)
 
     def blowup_bracket(self, *, max_slope: float = 4.0, limit: float | None = None) -> tuple[float, float]:
         """The grid interval (lo, hi] in which E(β) blows up (rule of :meth:`stability_radius`).
@@ -741,11 +774,11 @@ def perturbation_error(
     names = list(params) if blocks is None else list(check_names(blocks, "blocks", tuple(params)))
     base = model.to_rnn() if stacked else model
     d = base.inputs
+    T = check_int(T, "T", minimum=1)
+    batch = check_int(batch, "batch", minimum=1)
     if x is None:
         if not callable(target):
             raise ValueError("x is required when target is an array of precomputed outputs")
-        T = check_int(T, "T", minimum=1)
-        batch = check_int(batch, "batch", minimum=1)
         check_size("perturbation_error: the default inputs (batch, T, d)", batch, T, d)
         X = gen.standard_normal((batch, T, d))
     else:

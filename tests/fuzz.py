@@ -58,6 +58,17 @@ def bad_names(choices: tuple[str, ...] = ()) -> st.SearchStrategy:
     return st.sampled_from(vals)
 
 
+def bad_rngs() -> st.SearchStrategy:
+    """Values that an ``rng`` argument (None, an int seed or a numpy Generator) must refuse."""
+    return st.sampled_from(["x", "0", 1.5, -1, True, _NAN, [0], object(), np.random.RandomState(0)])
+
+
+def bad_pairs() -> st.SearchStrategy:
+    """Values that a pair (a, b) of real numbers must refuse or handle."""
+    return st.sampled_from([None, "ab", 3.0, (), (1.0,), (1.0, 2.0, 3.0), (_NAN, 1.0), (1.0, _INF), ("a", 1.0),
+                            (True, 1.0), (2.0, 1.0), (-1.0, 1.0), (1 + 1j, 2.0), object()])
+
+
 def bad_arrays(shape: tuple[int, ...]) -> st.SearchStrategy:
     """Values that an array argument of the given valid ``shape`` must refuse or handle."""
     shape = tuple(shape)
@@ -101,13 +112,31 @@ class ContractViolation(AssertionError):
 
 
 def _snapshot(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray) and obj.dtype == object:
+        return obj.copy()  # the same element objects: deep copies of object() entries never compare equal
     try:
         return copy.deepcopy(obj)
     except Exception:  # an object that cannot be copied is compared by identity only
         return obj
 
 
-def _same(a: Any, b: Any) -> bool:
+def _state(obj: Any) -> dict[str, Any]:
+    """The attributes of an object (``__dict__`` and every ``__slots__`` entry): objects without ``__eq__`` (models,
+    a bare ``object()``) are compared by what they hold, not by identity (the snapshot is a deep copy)."""
+    out = dict(vars(obj)) if hasattr(obj, "__dict__") else {}
+    for cls in type(obj).__mro__:
+        slots = getattr(cls, "__slots__", ())
+        for sl in (slots,) if isinstance(slots, str) else slots:
+            try:
+                out[sl] = object.__getattribute__(obj, sl)
+            except AttributeError:
+                pass
+    return out
+
+
+def _same(a: Any, b: Any, depth: int = 0) -> bool:
+    if depth > 6:
+        return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
         try:
             return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
@@ -115,15 +144,23 @@ def _same(a: Any, b: Any) -> bool:
         except TypeError:
             return a is b
     if isinstance(a, Mapping) and isinstance(b, Mapping):
-        return a.keys() == b.keys() and all(_same(a[k], b[k]) for k in a)
+        return a.keys() == b.keys() and all(_same(a[k], b[k], depth + 1) for k in a)
     if isinstance(a, (list, tuple)) and isinstance(b, (list, tuple)):
-        return len(a) == len(b) and all(_same(x, y) for x, y in zip(a, b, strict=True))
+        return len(a) == len(b) and all(_same(x, y, depth + 1) for x, y in zip(a, b, strict=True))
     if isinstance(a, float) and isinstance(b, float):
         return a == b or (a != a and b != b)
+    if a is b:
+        return True
+    if type(a) is not type(b):
+        return False
+    if dataclasses.is_dataclass(a) and not isinstance(a, type):
+        return all(_same(getattr(a, f.name), getattr(b, f.name), depth + 1) for f in dataclasses.fields(a))
     try:
-        return bool(a == b) if not dataclasses.is_dataclass(a) else a is b or a == b
+        if bool(a == b):
+            return True
     except Exception:
-        return a is b
+        pass
+    return _same(_state(a), _state(b), depth + 1)  # objects without __eq__ (models): compare what they hold
 
 
 def _nonfinite(obj: Any, depth: int = 0) -> str | None:

@@ -36,13 +36,13 @@ def main() -> None:
               f"rate = {fit.rate:.4f}, exponent = {fit.exponent:.4f}, R2 exp/pol = "
               f"{fit.r2_exponential:.4f}/{fit.r2_polynomial:.4f}")
     plot_memory(mfs, ax=axes[0], labels=["0.9^t (estimator)", "(1+t)^-1.1 (estimator)"], fits=True,
-                exact=[exp_t.memory, pol_t.memory], marker=".", ls="none", ms=3)
+                exact=[exp_t.memory, pol_t.memory], marker=".", ls="none", ms=3, legend="inside")
     axes[0].set_title("(a) linear targets: estimator = exact |ρ(t)|")
 
     # (b) a tanh RNN trained on ρ(t) = (1 + 0.1 t)^-1.5 (the repo's polynomial family)
     target = tg.polynomial(1.5, scale=0.1)
     x = tg.sample_inputs(256, 100, rng=0)
-    rnn0 = rm.RNN.random(16, cell="euler", activation="tanh", dt=1.0, sigma=0.5, rng=1)
+    rnn0 = rm.RNN.random(16, cell="euler", activation="tanh", dt=1.0, sigma2=0.25, rng=1)
     res = rm.fit(rnn0, x, target(x), epochs=100, lr=0.01, batch_size=64, rng=2, progress=False)
     rnn = res.model
     print(f"(b) trained tanh RNN: final training MSE {res.history['loss'][-1]:.4f}, spectral abscissa of W "
@@ -59,7 +59,7 @@ def main() -> None:
         print(f"(b) memory, {name}: M(100) = {mf.values[100]:.3g}, M(399) = {mf.values[-1]:.3g}; tail fit "
               f"{fit.kind}, rate = {fit.rate:.4f}, exponent = {fit.exponent:.3f}")
     plot_memory([full, small, imp], ax=axes[1], labels=["Heaviside, |x| ≤ 100", "Heaviside, |x| ≤ 0.1",
-                                                         "impulse, |x| ≤ 0.1"])
+                                                         "impulse, |x| ≤ 0.1"], legend="none")
     axes[1].plot(full.t, target.memory(full.t), "k:", lw=1.2, label="target (1+0.1t)^-1.5")
     axes[1].axvline(100, color="0.6", lw=0.8)
     axes[1].legend(fontsize=8)

@@ -40,7 +40,7 @@ def theory_figures() -> None:
 
 
 def main() -> None:
-    fig, axes = plt.subplots(1, 3, figsize=(16, 4.4))
+    fig, axes = plt.subplots(1, 3, figsize=(18, 4.6), layout="constrained")
 
     # (a) + (b): [P1] Fig. 1 setting, long window, exp vs pol targets
     betas = np.r_[0.0, 5e-4 * 2.0 ** np.arange(21)]
@@ -74,8 +74,7 @@ def main() -> None:
     axes[2].set_xlabel("ω")
     axes[2].set_ylabel("σ_min(W − iωI)")
     axes[2].set_title("distance to instability = min over ω (both have α(W) = −1)", fontsize=9)
-    axes[2].legend(fontsize=8)
-    fig.tight_layout()
+    axes[2].legend(fontsize=8, loc="upper center", bbox_to_anchor=(0.5, -0.14), frameon=False)
     OUT.parent.mkdir(exist_ok=True)
     fig.savefig(OUT, dpi=110)
     print(f"wrote {OUT}")

@@ -1,8 +1,8 @@
-"""Figures of docs/training.md: ``python docs/make_training_figures.py`` writes docs/figures/training_*.png.
+"""Figures of docs/training.md: ``python docs/make_training_figures.py`` writes docs/figures/training-*.png.
 
-1. training_loss.png — rm.fit loss histories of an euler tanh RNN (m = 8) on a polynomial- vs an
+1. training-loss.png — rm.fit loss histories of an euler tanh RNN (m = 8) on a polynomial- vs an
    exponential-memory target, plain W vs W = −softplus(w).
-2. training_reparam_perturbation.png — perturbation error of the trained softplus model when its RAW parameters
+2. training-reparam-perturbation.png — perturbation error of the trained softplus model when its RAW parameters
    (w, U, b, C) are perturbed vs when its effective W is perturbed.
 Prints the numbers quoted in docs/training.md.
 """
@@ -29,13 +29,13 @@ def main() -> None:
     OUT.mkdir(exist_ok=True)
     x = rm.targets.sample_inputs(256, 100, rng=0)
     targets = {"pol (1+t)^-1.5": rm.targets.polynomial(1.5), "exp e^-t": rm.targets.exponential(1.0)}
-    fig, ax = plt.subplots(figsize=(6, 4))
+    fig, ax = plt.subplots(figsize=(7.5, 4), layout="constrained")
     trained = {}
     for name, f in targets.items():
         y = f(x)
         for kind in ("direct", "softplus"):
             if kind == "direct":
-                model = rm.RNN.random(8, cell="euler", activation="tanh", sigma=0.5, rng=1)
+                model = rm.RNN.random(8, cell="euler", activation="tanh", sigma2=0.25, rng=1)
             else:
                 model = ReparamRNN.random(8, f="softplus", rates=(0.5, 1.5), rng=1)
             model = model.replace(U=0.1 * model.U, C=10 * model.C)
@@ -49,9 +49,8 @@ def main() -> None:
     ax.set_xlabel("epoch")
     ax.set_ylabel("training MSE")
     ax.set_title("rm.fit: euler tanh RNN, m = 8, T = 100", fontsize=9)
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(OUT / "training_loss.png", dpi=110)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), borderaxespad=0.0)
+    fig.savefig(OUT / "training-loss.png", dpi=110)
     plt.close(fig)
 
     model = trained[("pol (1+t)^-1.5", "softplus")]
@@ -64,8 +63,7 @@ def main() -> None:
           "radius effective W", eff.stability_radius(max_slope=8.0))
     ax = plot_perturbation({"raw (w, U, b, C)": raw, "effective (W, U, b, C)": eff}, marker=".")
     ax.set_title("W = −softplus(w), m = 8, trained on (1+t)^-1.5: what is perturbed matters", fontsize=9)
-    ax.figure.tight_layout()
-    ax.figure.savefig(OUT / "training_reparam_perturbation.png", dpi=110)
+    ax.figure.savefig(OUT / "training-reparam-perturbation.png", dpi=110)
     plt.close(ax.figure)
 
 

@@ -249,7 +249,6 @@ def measure(threads: int) -> dict:
     from rnnmem import _kernels as K
     from rnnmem.rnn import _launch, blas_max_threads
 
-    t_start = time.perf_counter()
     load0 = _load()
     rng = np.random.default_rng(0)
     # on a machine whose cores are all taken by other processes, extra threads only wait for a core: single-thread
@@ -266,13 +265,16 @@ def measure(threads: int) -> dict:
             np.copyto(P["gz"], P["gd"])
             _launch("backward", variant, (P["w"], P["dz"], rows, 0.0, P["gz"]), rows, threads)
 
+    t_compile = time.perf_counter()
+    P = _problem(4, 2 * threads, 4, rng)
+    for v in variants:  # compile (on a cold numba cache) and warm every kernel once; not counted as calibration
+        for direction in DIRECTIONS:
+            run(direction, v, P, 2 * threads)
+    t_start = time.perf_counter()
     # fixed cost of handing rows to the worker threads: a short split call against the same call on one thread, the
     # median of paired trials (the typical cost, not the luckiest: on a busy machine a worker may wait for a core)
     over = 0.0
     if threads > 1 and quiet:
-        P = _problem(4, 2 * threads, 4, rng)
-        for v in SPLIT + SERIAL:  # compile / warm
-            run("forward", v, P, 2 * threads)
         diffs = []
         for _ in range(4 * REPEATS):
             t0 = time.perf_counter()
@@ -284,10 +286,6 @@ def measure(threads: int) -> dict:
 
     out = {d: {v: [[None] * len(GRID_ROWS) for _ in GRID_M] for v in variants} for d in DIRECTIONS}
     out["gemm_threaded_min_work"] = _gemm_threshold(rng) if threaded_ok else None
-    P = _problem(2, 2, 2, rng)
-    for v in variants:  # compile (on a cold numba cache) and warm every kernel once
-        for direction in DIRECTIONS:
-            run(direction, v, P, 2)
     for i, m in enumerate(GRID_M):
         for j, rows in enumerate(GRID_ROWS):
             T = int(min(256, max(2, TARGET_WORK // (rows * m * m))))
@@ -313,7 +311,8 @@ def measure(threads: int) -> dict:
         for grid in out[d].values():
             _monotone(grid)
     out.update(grid_m=list(GRID_M), grid_rows=list(GRID_ROWS), split_overhead=over,
-               seconds=time.perf_counter() - t_start, created=time.strftime("%Y-%m-%d %H:%M:%S"),
+               seconds=time.perf_counter() - t_start, compile_seconds=t_start - t_compile,
+               created=time.strftime("%Y-%m-%d %H:%M:%S"),
                timestamp=time.time(), load=max(load0, _load()))
     return out
 

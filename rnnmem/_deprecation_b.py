@@ -1,50 +1,17 @@
 """Deprecated keyword aliases of the analysis modules (stability, linear, ntk, approx).
 
-``deprecated_kwarg`` has the signature agreed for ``rnnmem._validate.deprecated_kwarg`` (issue 13, vocabulary
-item 9); it lives here until both are unified into ``rnnmem._validate`` (then this module only re-exports it).
-Message form, one for the whole library: "`old` is deprecated and will be removed in rnnmem 0.3; use `new`".
+The mechanism is the library's one (``rnnmem._validate.deprecated_kwarg`` and its sentinel ``MISSING``, message
+"`old` is deprecated and will be removed in rnnmem 0.3; use `new`"); this module adds the two small forms the
+analysis modules use: ``renamed`` (a parameter whose ``None`` default means "not given") and ``no_extra_kwargs``.
 """
 
 from __future__ import annotations
 
-import warnings
 from typing import Any
 
+from rnnmem._validate import MISSING, deprecated_kwarg
+
 __all__ = ["MISSING", "deprecated_kwarg", "renamed", "no_extra_kwargs"]
-
-
-class _Missing:
-    """Sentinel: the deprecated keyword was not given."""
-
-    _instance = None
-
-    def __new__(cls):
-        if cls._instance is None:
-            cls._instance = super().__new__(cls)
-        return cls._instance
-
-    def __repr__(self) -> str:
-        return "MISSING"
-
-    def __bool__(self) -> bool:
-        return False
-
-
-MISSING: Any = _Missing()
-
-
-def deprecated_kwarg(kwargs: dict, old: str, new: str, *, stacklevel: int = 3) -> Any:
-    """Pop the deprecated keyword ``old`` from ``kwargs`` and return its value (with a DeprecationWarning that
-    names ``new``), or :data:`MISSING` when it was not given.
-
-    ``stacklevel=3`` points the warning at the caller of the function that calls this one.
-    """
-    if old not in kwargs:
-        return MISSING
-    value = kwargs.pop(old)
-    warnings.warn(f"`{old}` is deprecated and will be removed in rnnmem 0.3; use `{new}`", DeprecationWarning,
-                  stacklevel=stacklevel)
-    return value
 
 
 def renamed(value: Any, kwargs: dict, old: str, new: str, func: str, *, default: Any = None,

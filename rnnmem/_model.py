@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnmem._validate import as_array, check_choice, check_positive
+from rnnmem._validate import NonFiniteError, as_array, check_choice, check_labels, check_real
 
 __all__ = ["Frozen", "LOSSES", "loss_and_output_grad"]
 
@@ -70,16 +70,10 @@ def loss_and_output_grad(yhat: np.ndarray, y_target, loss: str, power: float, sq
     integer labels (B,) (a scalar when ``squeeze``, i.e. for a single 2-D sequence). Returns ``(value, dY)``.
     """
     check_choice(loss, "loss", LOSSES)
+    power = check_real(power, "power", minimum=0.0)
     B, T, p = yhat.shape
     if loss == "cross_entropy":
-        labels = np.asarray(y_target)
-        want = () if squeeze else (B,)
-        if labels.shape != want or labels.dtype.kind not in "iu":
-            raise ValueError(f"y_target for cross_entropy must be integer labels of shape {want}, got "
-                             f"{labels.dtype} array of shape {labels.shape}")
-        labels = labels.reshape(B)
-        if labels.min() < 0 or labels.max() >= p:
-            raise ValueError(f"y_target labels must lie in 0..{p - 1} (the model has {p} outputs)")
+        labels = check_labels(y_target, "y_target", None if squeeze else B, p).reshape(B)
         logits = yhat[:, -1, :]
         z = logits - logits.max(axis=1, keepdims=True)
         logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
@@ -97,9 +91,12 @@ def loss_and_output_grad(yhat: np.ndarray, y_target, loss: str, power: float, sq
     if loss == "mse":
         w = np.ones((1, T, 1))
     else:
-        power = check_positive(power, "power", strict=False)
         w = (((np.arange(T) + 1.0) / (T + 1.0)) ** power)[None, :, None]
     n = r.size
-    value = float((w * r * r).sum() / n)
-    dY = 2.0 * w * r / n
+    with np.errstate(over="ignore", invalid="ignore"):
+        value = float((w * r * r).sum() / n)
+        dY = 2.0 * w * r / n
+    if not (np.isfinite(value) and np.isfinite(dY).all()):
+        raise NonFiniteError(f"the {loss} loss overflows: the residual between the outputs and y_target is too large "
+                             f"(max |y_target| = {np.abs(Y).max():.3g}, max |output| = {np.abs(yhat).max():.3g})")
     return value, dY

@@ -7,7 +7,9 @@ and what was expected.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import contextlib
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from numbers import Integral, Real
 from typing import Any
 
@@ -20,15 +22,26 @@ __all__ = [
     "as_array",
     "as_complex_array",
     "as_sequence_input",
+    "check_labels",
+    "check_callable",
+    "check_pair",
+    "shape_source",
     "check_choice",
     "check_positive",
     "check_int",
+    "check_dt",
     "check_bool",
     "check_real",
     "check_names",
     "check_size",
     "check_finite_result",
     "first_nonfinite_step",
+    "MISSING",
+    "DEPRECATED_UNTIL",
+    "deprecation_message",
+    "deprecated_kwarg",
+    "renamed_kwarg",
+    "check_no_kwargs",
 ]
 
 #: the largest array (in bytes) a public function agrees to allocate before it starts; larger requests are refused
@@ -79,6 +92,30 @@ def _describe(a: np.ndarray) -> str:
     return f"shape {a.shape}"
 
 
+def _what(value: Any, arr: np.ndarray) -> str:
+    """How to name a value that did not convert to numbers: its type for a non-array object, else the dtype."""
+    if value is None:
+        return "None"
+    if isinstance(value, (str, bytes)):
+        return f"the string {value!r:.40}"
+    if arr.dtype == object and arr.ndim == 0:
+        return f"a {type(value).__name__} object"
+    if arr.dtype.kind in "US":
+        return f"an array of strings (dtype {arr.dtype})"
+    return f"an array of dtype {arr.dtype}"
+
+
+def _model_hint(value: Any, name: str) -> str:
+    """"; pass `rnn.W`" when a model (an object with an attribute of the argument's name) is given for an array."""
+    attr = name.split("[")[0].split(".")[-1]
+    if isinstance(value, (np.ndarray, list, tuple, str, bytes)) or not attr.isidentifier():
+        return ""
+    if hasattr(type(value), attr) or hasattr(value, attr):
+        var = type(value).__name__.lower()
+        return f" (a model where an array is expected: pass its array, e.g. `{var}.{attr}`)"
+    return ""
+
+
 def as_array(
     value: Any,
     name: str,
@@ -115,7 +152,7 @@ def as_array(
     if arr.dtype.kind == "c":
         raise TypeError(f"{name} must be real, got complex dtype {arr.dtype}")
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{name} must be an array of real numbers, got dtype {arr.dtype}")
+        raise TypeError(f"{name} must be an array of real numbers, got {_what(value, arr)}{_model_hint(value, name)}")
     if shape is not None:
         ndim = len(shape)
     if ndim is not None:
@@ -132,8 +169,9 @@ def as_array(
                 )
     if not allow_empty and arr.size == 0:
         raise ValueError(f"{name} is empty ({_describe(arr)}); every axis must have length >= 1")
-    out = np.array(arr, dtype=np.float64, order="C", copy=True) if copy else np.ascontiguousarray(
-        arr, dtype=np.float64
+    # (np.ascontiguousarray would turn a 0-d array into shape (1,))
+    out = np.array(arr, dtype=np.float64, order="C", copy=True) if copy else np.asarray(
+        arr, dtype=np.float64, order="C"
     )
     if finite and not np.isfinite(out).all():
         bad = np.argwhere(~np.isfinite(out))[0]
@@ -158,24 +196,73 @@ def as_complex_array(value: Any, name: str, *, shape: Sequence[int | None] | Non
     return re + 1j * im
 
 
-def as_sequence_input(x: Any, d: int, name: str = "x") -> tuple[np.ndarray, bool]:
+def as_sequence_input(x: Any, d: int, name: str = "x", *, time_major: bool = False) -> tuple[np.ndarray, bool]:
     """Validate an input sequence batch.
 
     Accepts ``(B, T, d)`` or a single sequence ``(T, d)``; returns a float64 ``(B, T, d)`` copy and a flag
-    that says whether the caller gave 2-D input (so outputs are squeezed back to 2-D).
+    that says whether the caller gave 2-D input (so outputs are squeezed back to 2-D). With ``time_major=True`` a
+    3-D input is ``(T, B, d)`` (torch's default layout, ``batch_first=False``) and is transposed once here.
     """
     arr = as_array(x, name, ndim=(2, 3))
     squeeze = arr.ndim == 2
     if squeeze:
         arr = arr[None]
+    elif time_major:
+        arr = np.ascontiguousarray(arr.transpose(1, 0, 2))
     if arr.shape[2] != d:
-        got = arr.shape[1:] if squeeze else arr.shape
-        want = f"(T, {d})" if squeeze else f"(B, T, {d})"
+        got = arr.shape[1:] if squeeze else np.asarray(x).shape
+        want = f"(T, {d})" if squeeze else (f"(T, B, {d})" if time_major else f"(B, T, {d})")
         raise ValueError(
             f"{name} has shape {got} but the model has {d} input feature(s): expected {want} "
             "(arrays are (batch, time, features); a single sequence may be (time, features))"
         )
     return arr, squeeze
+
+
+def check_labels(value: Any, name: str, n: int | None, classes: int) -> np.ndarray:
+    """Integer class labels in ``0..classes-1``: shape ``(n,)`` (a scalar when ``n`` is None, one sequence);
+    returns an int64 copy. Negative labels are refused (Python indexing would wrap them silently)."""
+    arr = np.asarray(value)
+    want = () if n is None else (n,)
+    if arr.dtype.kind not in "iu":
+        raise TypeError(f"{name} must be integer class labels of shape {want} for loss='cross_entropy', got "
+                        f"{_what(value, arr)}")
+    if arr.shape != want:
+        raise ValueError(f"{name} must be integer class labels of shape {want} (one per sequence) for "
+                         f"loss='cross_entropy', got shape {arr.shape}")
+    if arr.size and (arr.min() < 0 or arr.max() >= classes):
+        bad = int(np.flatnonzero((arr.reshape(-1) < 0) | (arr.reshape(-1) >= classes))[0])
+        raise ValueError(f"{name} labels must lie in 0..{classes - 1} (the model has {classes} outputs, the "
+                         f"logits); got {int(arr.reshape(-1)[bad])} at index {bad}")
+    return arr.astype(np.int64).reshape(want)
+
+
+def check_callable(value: Any, name: str, what: str = "a callable") -> Any:
+    """Check that ``value`` is callable (``what`` says which signature is expected)."""
+    if not callable(value):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__} {value!r:.60}")
+    return value
+
+
+def check_pair(value: Any, name: str, **bounds: Any) -> tuple[float, float]:
+    """Check a pair (a, b) of real numbers (a tuple, list or 2-element array; ``bounds`` as in :func:`check_real`
+    for each entry) and return it as a tuple of floats."""
+    if isinstance(value, (str, bytes)) or not hasattr(value, "__len__") or len(value) != 2:
+        raise TypeError(f"{name} must be a pair (a, b) of real numbers, got {type(value).__name__} {value!r:.60}")
+    a, b = value
+    return check_real(a, f"{name}[0]", **bounds), check_real(b, f"{name}[1]", **bounds)
+
+
+@contextlib.contextmanager
+def shape_source(note: str) -> Iterator[None]:
+    """Append ``note`` (e.g. "the hidden width m = 4 comes from W") to a shape-mismatch ValueError raised inside, so
+    that the message names both arguments of the mismatch."""
+    try:
+        yield
+    except ValueError as exc:
+        if isinstance(exc, NonFiniteError) or "has shape" not in str(exc):
+            raise
+        raise ValueError(f"{exc}; {note}") from None
 
 
 def check_choice(value: Any, name: str, choices: Iterable[str]) -> str:
@@ -195,6 +282,16 @@ def check_positive(value: Any, name: str, *, strict: bool = True) -> float:
     v = float(value)
     if not np.isfinite(v) or (v <= 0 if strict else v < 0):
         raise ValueError(f"{name} must be a finite number {'>' if strict else '>='} 0, got {value!r}")
+    return v
+
+
+def check_dt(value: Any, name: str = "dt") -> float:
+    """A time step Δt: a finite real number > 0 that is a normal float (>= 2.2e-308); a subnormal Δt has lost its
+    precision (Δt·x rounds to a few bits), and its reciprocal overflows."""
+    v = check_positive(value, name)
+    if v < np.finfo(np.float64).tiny:
+        raise ValueError(f"{name} must be at least {np.finfo(np.float64).tiny:.3g} (a normal float), got {value!r}: a "
+                         "subnormal step has lost its precision and 1/dt overflows")
     return v
 
 
@@ -245,8 +342,14 @@ def check_names(value: Any, name: str, choices: Iterable[str], *, allow_empty: b
     """
     choices = tuple(choices)
     if isinstance(value, (str, bytes)):
+        if value in choices:
+            fix = f"write ({value!r},) for a single name"
+        elif value and all(c in choices for c in value):
+            fix = f"did you mean {tuple(value)!r}?"
+        else:
+            fix = f"names are {choices}"
         raise TypeError(f"{name} must be a sequence of names such as {choices[:2]!r}, not the string {value!r} "
-                        f"(write ({value!r},) for a single name)")
+                        f"({fix})")
     try:
         names = tuple(value)
     except TypeError:
@@ -296,3 +399,73 @@ def first_nonfinite_step(a: np.ndarray, time_axis: int) -> int:
     other = tuple(i for i in range(a.ndim) if i != time_axis)
     per_step = bad.any(axis=other)
     return int(np.argmax(per_step))
+
+
+# ----------------------------------------------------------------------------------------------- deprecations
+#: the release in which deprecated names are removed
+DEPRECATED_UNTIL = "0.3"
+
+
+class _Missing:
+    """The type of :data:`MISSING`: an argument that was not passed (distinct from ``None``, a valid value)."""
+
+    _instance = None
+
+    def __new__(cls):
+        if cls._instance is None:
+            cls._instance = super().__new__(cls)
+        return cls._instance
+
+    def __repr__(self) -> str:
+        return "MISSING"
+
+    def __reduce__(self):
+        return (_Missing, ())
+
+
+#: returned by :func:`deprecated_kwarg` when the old keyword was not passed; also the default of a renamed
+#: parameter, so that passing both names can be detected
+MISSING = _Missing()
+
+
+def deprecation_message(old: str, new: str) -> str:
+    """The one message form of every deprecation: "`old` is deprecated and will be removed in rnnmem 0.3; use
+    `new`"."""
+    return f"`{old}` is deprecated and will be removed in rnnmem {DEPRECATED_UNTIL}; use `{new}`"
+
+
+def deprecated_kwarg(kwargs: dict, old: str, new: str, *, stacklevel: int = 3) -> Any:
+    """Pop the deprecated keyword ``old`` from ``kwargs`` (a public function's ``**kwargs``).
+
+    Returns its value after a ``DeprecationWarning`` in the form of :func:`deprecation_message`, or
+    :data:`MISSING` when ``old`` was not passed. ``stacklevel=3`` points the warning at the caller of the public
+    function that calls this helper directly.
+    """
+    if old not in kwargs:
+        return MISSING
+    value = kwargs.pop(old)
+    warnings.warn(deprecation_message(old, new), DeprecationWarning, stacklevel=stacklevel)
+    return value
+
+
+def renamed_kwarg(kwargs: dict, old: str, new: str, value: Any, *, default: Any = MISSING,
+                  stacklevel: int = 4) -> Any:
+    """The value of a renamed parameter ``new`` whose old name ``old`` may still arrive in ``kwargs``.
+
+    ``value`` is what was passed as ``new`` (:data:`MISSING` when nothing was: give ``new`` that default in the
+    signature). Passing both names raises ``TypeError``; passing only ``old`` warns (:func:`deprecated_kwarg`);
+    passing neither returns ``default``.
+    """
+    old_value = deprecated_kwarg(kwargs, old, new, stacklevel=stacklevel)
+    if old_value is MISSING:
+        return default if value is MISSING else value
+    if value is not MISSING:
+        raise TypeError(f"got both `{new}` and its deprecated alias `{old}`; pass `{new}` only")
+    return old_value
+
+
+def check_no_kwargs(kwargs: dict, where: str) -> None:
+    """Refuse keywords left in ``kwargs`` after the deprecated aliases were taken out (a misspelt argument)."""
+    if kwargs:
+        names = ", ".join(sorted(map(str, kwargs)))
+        raise TypeError(f"{where}() got unexpected keyword argument(s): {names}")

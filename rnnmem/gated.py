@@ -20,6 +20,7 @@ Parameters are the entries ``weight_ih_l{ℓ}`` (G·H, d_ℓ), ``weight_hh_l{ℓ
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -36,9 +37,11 @@ from rnnmem._validate import (
     as_array,
     as_rng,
     as_sequence_input,
+    check_bool,
     check_choice,
     check_int,
-    check_positive,
+    check_real,
+    check_size,
 )
 from rnnmem.rnn import _blas_threads, _check_states, _workspace
 
@@ -268,11 +271,14 @@ class _TorchLayout(Frozen):
         H = check_int(hidden, "hidden", minimum=1)
         d = check_int(inputs, "inputs", minimum=1)
         L = check_int(layers, "layers", minimum=1)
-        if not isinstance(bias, (bool, np.bool_)):
-            raise TypeError(f"bias must be a bool, got {type(bias).__name__}")
-        k = 1.0 / np.sqrt(H) if scale is None else check_positive(scale, "scale", strict=False)
-        gen = as_rng(rng)
+        bias = check_bool(bias, "bias")
         G = _GATES[cls.kind]
+        check_size(f"{cls.__name__}.random(hidden={H}, inputs={d}, layers={L})",
+                   G * H * (d + H + 2) + (L - 1) * G * H * (2 * H + 2))
+        # U(−k, k) needs 2k in the float range
+        k = 1.0 / math.sqrt(H) if scale is None else check_real(scale, "scale", minimum=0.0,
+                                                                 maximum=np.finfo(np.float64).max / 2)
+        gen = as_rng(rng)
         out = {}
         for layer in range(L):
             out[f"weight_ih_l{layer}"] = gen.uniform(-k, k, (G * H, d if layer == 0 else H))
@@ -294,7 +300,8 @@ class _TorchLayout(Frozen):
                                 f"{type(h0).__name__}")
             h0, c0 = h0
         hs = []
-        for name, v in (("h0", h0), ("c0", c0)):
+        names = ("h0[0] (h0)", "h0[1] (c0)") if self.kind == "lstm" else ("h0", "c0")
+        for name, v in zip(names, (h0, c0), strict=True):
             if v is None:
                 hs.append(np.zeros((L, B, H)))
                 continue
@@ -302,9 +309,10 @@ class _TorchLayout(Frozen):
             hs.append(np.ascontiguousarray(a[:, None] if squeeze else a))
         return hs[0], hs[1]
 
-    def _forward(self, x, h0, check_finite: bool):
+    def _forward(self, x, h0, check_finite: bool, time_major: bool = False):
         """Run every layer. Returns X (B, T, d), squeeze, per-layer (input, gates, h, aux), h0, c0, variant."""
-        X, squeeze = as_sequence_input(x, self.inputs)
+        check_bool(check_finite, "check_finite")
+        X, squeeze = as_sequence_input(x, self.inputs, time_major=check_bool(time_major, "time_major"))
         B, T, _ = X.shape
         H, G, L = self.hidden, self.gates * self.hidden, self.layers
         H0, C0 = self._initial(h0, B, squeeze)
@@ -338,12 +346,12 @@ class _TorchLayout(Frozen):
             _check_states(inp)
         return X, squeeze, saved, H0, C0, variant
 
-    def _output(self, saved, squeeze):
-        h = saved[-1][2]
-        out = np.array(h.transpose(1, 0, 2), order="C", copy=True)  # never a view of the workspace
-        return out[0] if squeeze else out
+    def _output(self, saved, squeeze, time_major: bool = False):
+        h = saved[-1][2]  # (T, B, H)
+        out = np.array(h if time_major else h.transpose(1, 0, 2), order="C", copy=True)  # never a workspace view
+        return out[0] if squeeze and not time_major else (out[:, 0] if squeeze else out)
 
-    def __call__(self, x, h0=None, *, check_finite: bool = True) -> np.ndarray:
+    def __call__(self, x, h0=None, *, check_finite: bool = True, time_major: bool = False) -> np.ndarray:
         """The top layer's outputs (B, T, H) for inputs x (B, T, d) — torch's ``output`` (``batch_first`` layout).
 
         Parameters
@@ -353,14 +361,18 @@ class _TorchLayout(Frozen):
             Initial hidden state (default zeros); for an LSTM a pair ``(h0, c0)``.
         check_finite : bool
             Raise :class:`~rnnmem.NonFiniteError` naming the first non-finite step.
+        time_major : bool
+            x is (T, B, d) and the output (T, B, H): torch's default layout (``batch_first=False``). Default
+            False: (B, T, ·), rnnmem's layout (a (T, B, d) array passed without it is read as T sequences).
         """
-        _, squeeze, saved, *_ = self._forward(x, h0, check_finite)
-        return self._output(saved, squeeze)
+        _, squeeze, saved, *_ = self._forward(x, h0, check_finite, time_major)
+        return self._output(saved, squeeze, time_major)
 
-    def forward(self, x, h0=None, *, check_finite: bool = True):
-        """``(output, h_n)`` as torch's module returns them (LSTM: ``(output, (h_n, c_n))``), h_n (layers, B, H)."""
-        _, squeeze, saved, *_ = self._forward(x, h0, check_finite)
-        out = self._output(saved, squeeze)
+    def forward(self, x, h0=None, *, check_finite: bool = True, time_major: bool = False):
+        """``(output, h_n)`` as torch's module returns them (LSTM: ``(output, (h_n, c_n))``), h_n (layers, B, H);
+        ``time_major`` as in ``__call__``."""
+        _, squeeze, saved, *_ = self._forward(x, h0, check_finite, time_major)
+        out = self._output(saved, squeeze, time_major)
         hn = np.stack([s[2][-1] for s in saved])
         cn = np.stack([s[3][-1] for s in saved]) if self.kind == "lstm" else None
         if squeeze:
@@ -378,7 +390,8 @@ class _TorchLayout(Frozen):
         dC0 = np.empty((L, B, H))
         grads: dict[str, np.ndarray] = {}
         ones = np.ones(T * B)
-        with _blas_threads("blas", B, max(H, G // 2)):
+        # an overflow is reported as NonFiniteError (check_finite) or returned raw: no RuntimeWarning on the way
+        with _blas_threads("blas", B, max(H, G // 2)), np.errstate(over="ignore", invalid="ignore"):
             for layer in range(L - 1, -1, -1):
                 inp, gi, h, aux, aux2 = saved[layer]
                 w_ih = self._params[f"weight_ih_l{layer}"]
@@ -414,7 +427,8 @@ class _TorchLayout(Frozen):
         if check_finite:
             bad = [n for n, v in grads.items() if not np.isfinite(v).all()]
             if bad or not np.isfinite(gx).all():
-                raise NonFiniteError(f"backpropagated gradients became non-finite (blocks {bad or ['x']}); pass "
+                raise NonFiniteError(f"backpropagated gradients became non-finite (blocks {bad or ['x']}): the model "
+                                     "explodes backwards, or dy (the output gradient) or h0 is too large; pass "
                                      "check_finite=False to get the raw values")
         ordered = {n: grads[n] for n in param_names(self.kind, L, self.bias)}
         if squeeze:
@@ -530,13 +544,14 @@ class _TorchLayout(Frozen):
 
     def jacobian(self, h=None, x=None) -> np.ndarray:
         """The state-transition Jacobian ∂s_k/∂s_{k−1} (S, S) at state ``h`` and input ``x`` (default: zero state,
-        zero input), for the stability diagnostics (:func:`rnnmem.spectral_radius`, ``distance_to_instability(...,
-        kind="discrete")``).
+        zero input), for the stability diagnostics (:func:`rnnmem.spectral_radius`,
+        ``distance_to_instability(J, cell="elman")``: a discrete-time map).
 
         The state s stacks every layer's h (LSTM: [h_ℓ; c_ℓ] per layer), S = :attr:`state_size`; a layer's new state
         depends on the new output of the layer below, so J is block lower-triangular in the layers.
         """
         S = self.state_size
+        check_size(f"jacobian (state size {S})", S, S)
         s = np.zeros(S) if h is None else as_array(h, "h", shape=(S,))
         u = np.zeros(self.inputs) if x is None else as_array(x, "x", shape=(self.inputs,))
         return self._step_jacobian(s, u)[1]
@@ -545,6 +560,7 @@ class _TorchLayout(Frozen):
         """The state Jacobians J_k = ∂s_k/∂s_{k−1} along the trajectory of x: (B, T, S, S) (or (T, S, S))."""
         X, squeeze, saved, H0, C0, _ = self._forward(x, h0, True)
         B, T, _ = X.shape
+        check_size("step_jacobians", B, T, self.state_size, self.state_size)
         L = self.layers
         lstm = self.kind == "lstm"
         parts = []  # (T, B, S) states

@@ -364,7 +364,7 @@ def _krylov_rows(W, u, K):
     return out
 
 
-def _tail_length(W, u, k_min, func, tol=1e-17, cap=2_000_000):
+def _tail_length(W, u, k_min, tol=1e-17, cap=2_000_000, *, func: str = "linear"):
     """Smallest K >= k_min with ‖W^k u‖ <= tol · max_j ‖W^j u‖ for k = K (decay observed on a doubling schedule)."""
     K = max(k_min, 2 * W.shape[0], 16)
     while True:
@@ -396,7 +396,7 @@ def controllability_rank(W, u=None, *, rtol: float | None = None) -> int:
         rtol = check_real(rtol, "rtol", minimum=0.0, maximum=1.0, strict_minimum=True, strict_maximum=True)
     W, u = _reservoir(W, u, "controllability_rank")
     _require_stable(W, "controllability_rank()")
-    rows = _tail_length(W, u, 1, "controllability_rank()")
+    rows = _tail_length(W, u, 1, func="controllability_rank()")
     s = np.linalg.svd(rows, compute_uv=False)
     if s[0] == 0.0:
         return 0
@@ -466,7 +466,7 @@ def memory_capacity(W, u=None, n: int | None = None, method: str = "exact", rng=
     rho = _require_stable(W, "memory_capacity()")
     if method == "exact":
         check_size("memory_capacity(method='exact')", n, m)
-        rows = _tail_length(W, u, n, "memory_capacity(method='exact')")
+        rows = _tail_length(W, u, n, func="memory_capacity(method='exact')")
         Uk, s, _ = np.linalg.svd(rows, full_matrices=False)
         if s[0] == 0.0:
             return np.zeros(n)

@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import inspect
 from dataclasses import dataclass, field
-from numbers import Real
 from typing import Any
 
 import numpy as np
@@ -30,9 +29,16 @@ from rnnmem._validate import (
     NonFiniteError,
     as_array,
     as_rng,
+    check_bool,
+    check_callable,
     check_choice,
+    check_dt,
+    check_finite_result,
     check_int,
+    check_pair,
     check_positive,
+    check_real,
+    check_size,
     first_nonfinite_step,
 )
 
@@ -43,6 +49,7 @@ __all__ = [
     "exact_memory",
     "fit_decay",
     "candidate_inputs",
+    "continuous_kernel",
     "KINDS",
     "NORMALIZATIONS",
     "DEFAULT_AMPLITUDES",
@@ -54,6 +61,9 @@ NORMALIZATIONS = ("paper", "proof")
 DEFAULT_AMPLITUDES = np.logspace(-3.0, 2.0, 11)
 #: input dimension up to which all 2^d vertices of the cube {|x|_∞ = 1} are used as directions
 MAX_VERTEX_DIM = 8
+#: the most RK4 substeps per grid step of :func:`exact_memory` (its error O((Δt/substeps)⁴) reaches rounding level
+#: long before; more only costs time)
+MAX_SUBSTEPS = 1_000_000
 
 
 # ----------------------------------------------------------------------------------------------- results
@@ -115,8 +125,8 @@ class MemoryFunction:
         """
         if self.per_input is None or self.candidates is None:
             raise ValueError("restrict needs per-input curves; this MemoryFunction is a closed form over all x")
-        lo = check_positive(min_amplitude, "min_amplitude", strict=False)
-        hi = float(max_amplitude)
+        lo = check_real(min_amplitude, "min_amplitude", minimum=0.0)
+        hi = check_real(max_amplitude, "max_amplitude", minimum=0.0, finite=False)
         if not hi >= lo:
             raise ValueError(f"max_amplitude must be >= min_amplitude, got {max_amplitude!r} < {min_amplitude!r}")
         keep = (np.abs(self.candidates).max(axis=1) >= lo) & (np.abs(self.candidates).max(axis=1) <= hi)
@@ -128,15 +138,34 @@ class MemoryFunction:
 
 # ----------------------------------------------------------------------------------------------- helpers
 def _model_dims(model, d, dt):
+    """(d, Δt) of a model: ``d`` (default ``model.inputs``, else 1) and ``dt`` (default ``model.dt``, else 1).
+
+    A model with its own ``dt`` lives on its grid: an explicit different ``dt`` raises (it would rescale the memory
+    silently, docs/math.md §3).
+    """
+    own_d = getattr(model, "inputs", None)
     if d is None:
-        d = getattr(model, "inputs", None)
-        d = 1 if d is None else d
+        d = 1 if own_d is None else own_d
     d = check_int(d, "d", minimum=1)
+    if isinstance(own_d, int) and d != own_d:
+        raise ValueError(f"d={d} differs from the model's number of inputs {own_d}; omit d")
+    own = getattr(model, "dt", None)
+    if own is not None and not callable(own):
+        own = check_positive(own, "model.dt")
     if dt is None:
-        dt = getattr(model, "dt", None)
-        dt = 1.0 if dt is None else dt
-    dt = check_positive(dt, "dt")
+        dt = 1.0 if own is None else own
+    dt = check_dt(dt, "dt")
+    if own is not None and dt != own:
+        raise ValueError(f"dt={dt} differs from the model's own dt={own}: the model's outputs live on its grid "
+                         "t_k = k·model.dt, and another Δt would rescale the memory function silently; omit dt (or "
+                         "build the model with the dt you want)")
     return d, dt
+
+
+def _check_grid(dt: float, T: int) -> None:
+    """The time grid t_k = kΔt, k < T, must be representable."""
+    if not np.isfinite(dt * max(T - 1, 1)):
+        raise ValueError(f"dt={dt} with T={T} gives times t_k = k·dt beyond the float range; use a smaller dt or T")
 
 
 def candidate_inputs(d: int, *, amplitudes=None, directions=None, random_directions: int | None = None,
@@ -173,14 +202,16 @@ def candidate_inputs(d: int, *, amplitudes=None, directions=None, random_directi
         if (amps <= 0).any():
             raise ValueError(f"amplitudes must be > 0, got min {amps.min()!r}")
     if directions is None:
+        k = None if random_directions is None else check_int(random_directions, "random_directions")
+        n_dirs = (2**d if d <= MAX_VERTEX_DIM else 256) + ((0 if d == 1 else 8) if k is None else k)
+        check_size(f"candidate_inputs(d={d}, random_directions={k})", n_dirs, amps.size, d)
         gen = as_rng(rng)
         if d <= MAX_VERTEX_DIM:
             grid = ((np.arange(2**d)[:, None] >> np.arange(d)[None, :]) & 1).astype(float)
             dirs = 1.0 - 2.0 * grid
         else:
             dirs = gen.choice([-1.0, 1.0], size=(256, d))
-        k = (0 if d == 1 else 8) if random_directions is None else check_int(random_directions,
-                                                                             "random_directions")
+        k = (0 if d == 1 else 8) if k is None else k
         if k:
             dirs = np.concatenate([dirs, gen.standard_normal((k, d))])
     else:
@@ -190,6 +221,7 @@ def candidate_inputs(d: int, *, amplitudes=None, directions=None, random_directi
         if dirs.shape[1] != d:
             raise ValueError(f"directions has shape {dirs.shape}, expected (k, {d}) for a model with "
                              f"d = {d} inputs")
+        check_size("candidate_inputs", dirs.shape[0], amps.size, d)
     norms = np.abs(dirs).max(axis=1)
     if (norms == 0).any():
         raise ValueError(f"directions row {int(np.argmin(norms))} is zero; every direction must be nonzero")
@@ -210,7 +242,12 @@ def _accepts_dt(model) -> bool:
 def _call_model(model, X, dt=None):
     """Evaluate model on X (B, T, d) in one call (passing ``dt`` when given); validate a (B, T, p) finite
     output."""
-    y = np.asarray(model(X) if dt is None else model(X, dt=dt), dtype=np.float64)
+    try:
+        out = model(X) if dt is None else model(X, dt=dt)
+    except NonFiniteError as exc:
+        raise NonFiniteError(f"the model's outputs are non-finite for some memory-probing input ({exc}); the model "
+                             "explodes at large amplitudes: pass smaller amplitudes=", step=exc.step) from None
+    y = as_array(out, "the model's output model(x)", finite=False, copy=False, allow_empty=True)
     B, T = X.shape[:2]
     if y.ndim != 3 or y.shape[:2] != (B, T):
         raise ValueError(f"model must map inputs (B, T, d) = {X.shape} to outputs (B, T, p); it returned "
@@ -288,18 +325,28 @@ def memory_function(model, T: int, *, dt: float | None = None, kind: str = "heav
     >>> float(abs(mf.values[10] - np.exp(-5.0))) < 1e-12
     True
     """
+    check_callable(model, "model", "a callable map (B, T, d) -> (B, T, p), e.g. an rnnmem.RNN or a target")
     check_choice(kind, "kind", KINDS)
     check_choice(normalize, "normalize", NORMALIZATIONS)
     T = check_int(T, "T", minimum=1)
     d, dt = _model_dims(model, d, dt)
-    if not callable(model):
-        raise TypeError(f"model must be callable (B, T, d) -> (B, T, p), got {type(model).__name__}")
+    _check_grid(dt, T)
     cands = candidate_inputs(d, amplitudes=amplitudes, directions=directions,
                              random_directions=random_directions, rng=rng)
     if chunk is not None:
         chunk = check_int(chunk, "chunk", minimum=1)
+    n = cands.shape[0]
+    check_size(f"memory_function(T={T})'s probing inputs", 1 + n * (T if kind == "reversed" else 1), T, d)
     per = _estimate(model, cands, T, dt, kind, normalize, chunk)
+    _check_memory(per, dt)
     return _finish(per, cands, dt * np.arange(T), kind, normalize, dt, "estimator")
+
+
+def _check_memory(per: np.ndarray, dt: float) -> None:
+    """Memory values (n, T) must be finite: the model's outputs are, so an overflow comes from dividing by Δt·|x|."""
+    check_finite_result(per, "the memory function", time_axis=1,
+                        hint=f"dividing the output differences by Δt·|x| overflows (dt={dt:g} is too small, or the "
+                             "amplitudes)")
 
 
 def _estimate(model, cands, T, dt, kind, normalize, chunk):
@@ -325,7 +372,8 @@ def _estimate(model, cands, T, dt, kind, normalize, chunk):
     else:
         Y = y[1:] - y[0]
         delta = np.diff(Y, axis=1, prepend=0.0) if kind == "heaviside" else Y
-    return np.abs(delta).max(axis=2) / (dt * _norm_x(cands, normalize)[:, None])
+    with np.errstate(over="ignore"):  # an overflow is reported by _check_memory
+        return np.abs(delta).max(axis=2) / (dt * _norm_x(cands, normalize)[:, None])
 
 
 def _batched(model, X, chunk, dt):
@@ -389,22 +437,40 @@ def continuous_kernel(W, U, C, t, *, method: str = "auto") -> np.ndarray:
     """
     check_choice(method, "method", ("auto", "eig", "expm"))
     W = as_array(W, "W", ndim=2)
-    U = as_array(U, "U", shape=(W.shape[0], None))
-    C = as_array(C, "C", shape=(None, W.shape[0]))
+    m = W.shape[0]
+    if W.shape != (m, m):
+        raise ValueError(f"W must be square (m, m), got shape {W.shape}")
+    U = as_array(U, "U", shape=(m, None))
+    C = as_array(C, "C", shape=(None, m))
     t = as_array(t, "t", ndim=1)
-    if method != "expm":
-        lam, V = np.linalg.eig(W)
-        cond = np.linalg.cond(V)
-        if method == "eig" or (np.isfinite(cond) and cond <= 1e4):
-            CV = C @ V
-            VU = np.linalg.solve(V, U)
-            E = np.exp(t[:, None] * lam[None, :])  # (T, m)
-            K = np.einsum("pm,tm,md->tpd", CV, E, VU)
-            return np.ascontiguousarray(K.real)
-    import scipy.linalg
+    if (t < 0).any():
+        raise ValueError(f"t must be >= 0 (ρ(t) = C e^{{Wt}} U is the kernel of a causal map, defined for t ≥ 0); got "
+                         f"t[{int(np.argmax(t < 0))}] = {float(t[np.argmax(t < 0)])!r}")
+    T = t.shape[0]
+    check_size("continuous_kernel", T, C.shape[0], U.shape[1])
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        K = None
+        if method != "expm":
+            lam, V = np.linalg.eig(W)
+            cond = np.linalg.cond(V)
+            if method == "eig" or (np.isfinite(cond) and cond <= 1e4):
+                CV = C @ V
+                try:
+                    VU = np.linalg.solve(V, U)
+                except np.linalg.LinAlgError:  # a defective W asked for method="eig"
+                    raise ValueError("method='eig' needs a diagonalisable W; this W's eigenvectors are singular "
+                                     "(use method='expm' or 'auto')") from None
+                E = np.exp(t[:, None] * lam[None, :])  # (T, m)
+                K = np.ascontiguousarray(np.einsum("pm,tm,md->tpd", CV, E, VU).real)
+        if K is None:
+            check_size("continuous_kernel (method='expm')", T, m, m)
+            import scipy.linalg
 
-    E = scipy.linalg.expm(t[:, None, None] * W[None])  # (T, m, m)
-    return np.ascontiguousarray(C[None] @ E @ U[None])
+            E = scipy.linalg.expm(t[:, None, None] * W[None])  # (T, m, m)
+            K = np.ascontiguousarray(C[None] @ E @ U[None])
+    return check_finite_result(K, "the continuous kernel ρ(t) = C e^{Wt} U", time_axis=0,
+                               hint="e^{Wt} overflows: W has an eigenvalue with a positive real part (an unstable "
+                                    "model) or W·t is too large; use shorter times t")
 
 
 def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = None, x=None,
@@ -473,10 +539,11 @@ def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = 
         ``method`` is "markov", "expm" or "v-dynamics".
     """
     T = check_int(T, "T", minimum=1)
+    check_size(f"exact_memory(T={T})", T)
     check_choice(normalize, "normalize", NORMALIZATIONS)
-    if not isinstance(continuous, (bool, np.bool_)):
-        raise TypeError(f"continuous must be a bool, got {type(continuous).__name__}")
-    substeps = check_int(substeps, "substeps", minimum=1)
+    continuous = check_bool(continuous, "continuous")
+    substeps = check_int(substeps, "substeps", minimum=1, maximum=MAX_SUBSTEPS)
+    check_choice(method, "method", ("auto", "eig", "expm"))
     rnn = _as_rnn(model)
     if rnn is None:
         return _exact_memory_other(model, T, continuous, dt, x, normalize, amplitudes, directions, rng,
@@ -486,12 +553,13 @@ def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = 
             raise ValueError("continuous=True needs an euler-cell model (the continuous-time RNN "
                              "dh/dt = σ(Wh+Ux+b) it discretises); this model has "
                              f"cell={rnn.cell!r}, which has no continuous limit")
-        dt = rnn.dt if dt is None else check_positive(dt, "dt")
+        dt = rnn.dt if dt is None else check_dt(dt, "dt")
     else:
-        if dt is not None and check_positive(dt, "dt") != rnn.dt:
+        if dt is not None and check_dt(dt, "dt") != rnn.dt:
             raise ValueError(f"dt={dt} differs from the model's dt={rnn.dt}; the discrete memory lives on "
                              "the model's grid (use continuous=True for another grid)")
         dt = rnn.dt
+    _check_grid(dt, T)
     t = dt * np.arange(T)
     W, U, b, C, D = rnn.W, rnn.U, rnn.b, rnn.C, rnn.D
     d = rnn.inputs
@@ -503,6 +571,8 @@ def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = 
         else:
             K = rnn.markov(T) / dt
             meth = "markov"
+        check_finite_result(K, "the exact memory", time_axis=0,
+                            hint=f"the kernel divided by Δt overflows (dt={dt:g})")
         return MemoryFunction(t=t, values=_inf_op_norm(K), argmax_x=_argmax_sign(K), kind="heaviside",
                               normalize=normalize, dt=dt, method=meth)
     if x is not None:
@@ -516,6 +586,7 @@ def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = 
         cands = candidate_inputs(d, amplitudes=amplitudes, directions=directions,
                                  random_directions=random_directions, rng=rng)
     n = cands.shape[0]
+    check_size(f"exact_memory(T={T})", n + 1, T, C.shape[0])
     act = _ACT_CODES[rnn.activation]
     Wc = np.ascontiguousarray(W)
     Cc = np.ascontiguousarray(C)
@@ -539,8 +610,10 @@ def exact_memory(model, T: int, *, continuous: bool = False, dt: float | None = 
             out[:, 0] += cands @ D.T / dt
     if not np.isfinite(out).all():
         step = first_nonfinite_step(out, 1)
-        raise NonFiniteError(f"the v-dynamics became non-finite at step {step}", step=step)
+        raise NonFiniteError(f"the v-dynamics became non-finite at step {step}: the model explodes for some probing "
+                             "input (an unstable model, or amplitudes/x too large)", step=step)
     per = np.abs(out).max(axis=2) / _norm_x(cands, normalize)[:, None]
+    _check_memory(per, dt)
     return _finish(per, cands, t, "heaviside", normalize, dt, "v-dynamics")
 
 
@@ -565,7 +638,7 @@ def _exact_memory_other(model, T, continuous, dt, x, normalize, amplitudes, dire
                          "discrete-time model")
     ssm = _as_ssm(model)
     if ssm is not None:
-        if dt is not None and check_positive(dt, "dt") != 1.0:
+        if dt is not None and check_dt(dt, "dt") != 1.0:
             raise ValueError("a DiagonalSSM is a discrete-time model on the grid t_k = k (dt = 1)")
         t = np.arange(T, dtype=np.float64)
         K = ssm.markov(T)
@@ -594,7 +667,8 @@ class DecayFit:
     Attributes
     ----------
     kind : {"exponential", "polynomial"}
-        The model with the smaller residual sum of squares of log M on the window.
+        The model with the smaller residual sum of squares of log M on the window (see ``margin`` of
+        :func:`fit_decay`); read it together with ``ambiguous``.
     rate : float
         β of the exponential fit log M ≈ log A − β t.
     exponent : float
@@ -611,6 +685,11 @@ class DecayFit:
         Points used (inside the window, finite, above the floor).
     scale : float
         s in log(1 + s t).
+    ambiguous : bool
+        True when neither fit is clearly better: the residual sums are within the factor ``tie`` of the decision
+        boundary, RSS_exp / (margin · RSS_pol) ∈ (1/tie, tie). ``kind`` is then a near-tie, not a finding.
+    tie : float
+        The factor used for ``ambiguous``.
     """
 
     kind: str
@@ -625,15 +704,31 @@ class DecayFit:
     window: tuple[float, float]
     n_points: int
     scale: float = 1.0
+    ambiguous: bool = False
+    tie: float = 2.0
+
+    @property
+    def verdict(self) -> str:
+        """``kind``, or ``"ambiguous"`` when the two fits are a near-tie (``ambiguous``)."""
+        return "ambiguous" if self.ambiguous else self.kind
+
+    def _times(self, t) -> np.ndarray:
+        tt = as_array(t, "t", ndim=None, allow_empty=True)
+        if (tt < 0).any():
+            raise ValueError(f"t must be >= 0 (times of a memory function); got min {tt.min()!r}")
+        return tt
 
     def exponential(self, t) -> np.ndarray:
-        """The exponential fit A e^{−βt} at times t."""
-        return np.exp(self.log_amplitude_exponential - self.rate * np.asarray(t, dtype=float))
+        """The exponential fit A e^{−βt} at times t >= 0 (any shape)."""
+        with np.errstate(over="ignore"):
+            out = np.exp(self.log_amplitude_exponential - self.rate * self._times(t))
+        return check_finite_result(out, "the exponential fit A e^{-βt}", hint="it overflows at these times t")
 
     def polynomial(self, t) -> np.ndarray:
-        """The power fit B (1 + s t)^{−p} at times t."""
-        tt = np.asarray(t, dtype=float)
-        return np.exp(self.log_amplitude_polynomial - self.exponent * np.log1p(self.scale * tt))
+        """The power fit B (1 + s t)^{−p} at times t >= 0 (any shape)."""
+        with np.errstate(over="ignore"):
+            out = np.exp(self.log_amplitude_polynomial - self.exponent * np.log1p(self.scale * self._times(t)))
+        return check_finite_result(out, "the power fit B (1 + st)^{-p}", hint="it overflows at these times t")
 
     def quality(self) -> dict[str, Any]:
         """Both fits' R² and RSS as a dict."""
@@ -652,7 +747,7 @@ def _lsq_line(xv, yv):
 
 
 def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = None, floor: float = 1e-10,
-              scale: float = 1.0, min_points: int = 4, margin: float = 1.0) -> DecayFit:
+              scale: float = 1.0, min_points: int = 4, margin: float = 1.0, tie: float = 2.0) -> DecayFit:
     """Fit exponential and power-law decay to a memory function's tail (docs/math.md §3, decay fitting).
 
     Least squares on the points (t_i, log M_i) of the tail window:
@@ -662,7 +757,10 @@ def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = N
 
     and the verdict ``kind`` = the fit with the smaller residual sum of squares (both fit the same log M, so
     this is also the larger R²); with ``margin`` > 1 the power law must be better by that factor,
-    RSS_pol · margin < RSS_exp, so that a near-tie counts as exponential.
+    RSS_pol · margin < RSS_exp, so that a near-tie counts as exponential. When the ratio
+    q = RSS_exp / (margin · RSS_pol) lies within a factor ``tie`` of 1 (1/tie < q < tie) neither shape describes
+    the tail clearly better: the result is flagged ``ambiguous`` (``verdict == "ambiguous"``), with ``kind`` still
+    the side of the boundary q falls on.
 
     Robustness: points with non-finite M, M ≤ 0 (exact zeros, underflow) or M < ``floor`` · max M (the
     rounding noise floor of finite-difference estimates, ≈ 1e-16 |y| / Δt) are dropped *before* the window is
@@ -689,6 +787,9 @@ def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = N
         A sum of damped, partly oscillating exponentials (the memory of a stable linear RNN) is only approximately a
         straight line on a short window, while an exact power law is fitted to rounding; ``margin`` separates the
         two (e.g. 10 in the theory check ``fig3-teacher``).
+    tie : float > 1
+        The near-tie band of the ``ambiguous`` flag (default 2: the two fits' RSS within a factor 2 of the decision
+        boundary, i.e. their rms log-residuals within a factor √2).
 
     Returns
     -------
@@ -698,14 +799,18 @@ def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = N
     M = as_array(M, "M", ndim=1, finite=False)
     if M.shape != t.shape:
         raise ValueError(f"t and M must have the same shape, got {t.shape} and {M.shape}")
-    if not (isinstance(tail, Real) and 0 < tail <= 1):
-        raise ValueError(f"tail must be a number in (0, 1], got {tail!r}")
-    floor = check_positive(floor, "floor", strict=False)
+    tail = check_real(tail, "tail", minimum=0.0, maximum=1.0, strict_minimum=True)
+    if window is not None:
+        window = check_pair(window, "window")
+        if not window[0] < window[1]:
+            raise ValueError(f"window must be (t_lo, t_hi) with t_lo < t_hi, got {window!r}")
+    floor = check_real(floor, "floor", minimum=0.0)
     scale = check_positive(scale, "scale")
     min_points = check_int(min_points, "min_points", minimum=3)
-    margin = check_positive(margin, "margin")
-    if margin < 1:
-        raise ValueError(f"margin must be >= 1 (the factor by which the power fit must be better), got {margin!r}")
+    margin = check_real(margin, "margin", minimum=1.0)
+    tie = check_real(tie, "tie", minimum=1.0)
+    if not np.isfinite(scale * t.max()):
+        raise ValueError(f"scale={scale:g} times the largest t ({t.max():g}) overflows; use a smaller scale")
     if (t < 0).any():
         raise ValueError("t must be >= 0 (times of a memory function)")
     ok = np.isfinite(M) & (M > 0)
@@ -717,9 +822,7 @@ def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = N
             lo = tk[-1] - tail * (tk[-1] - tk[0])
             hi = tk[-1]
         else:
-            if len(window) != 2 or not window[0] < window[1]:
-                raise ValueError(f"window must be (t_lo, t_hi) with t_lo < t_hi, got {window!r}")
-            lo, hi = float(window[0]), float(window[1])
+            lo, hi = window
         sel = (tk >= lo) & (tk <= hi)
         tk, Mk = tk[sel], Mk[sel]
     else:
@@ -733,7 +836,10 @@ def fit_decay(t, M, *, tail: float = 0.5, window: tuple[float, float] | None = N
     a_e, s_e, rss_e, r2_e = _lsq_line(tk, yv)
     a_p, s_p, rss_p, r2_p = _lsq_line(np.log1p(scale * tk), yv)
     kind = "exponential" if rss_e <= margin * rss_p else "polynomial"
+    # near-tie: q = RSS_exp / (margin RSS_pol) within (1/tie, tie), written without dividing (either RSS may be 0)
+    bound = margin * rss_p
+    ambiguous = bool(rss_e * tie > bound and rss_e < bound * tie) if tie > 1 else False
     return DecayFit(kind=kind, rate=-s_e, exponent=-s_p, log_amplitude_exponential=a_e,
                     log_amplitude_polynomial=a_p, r2_exponential=r2_e, r2_polynomial=r2_p,
                     rss_exponential=rss_e, rss_polynomial=rss_p, window=(float(lo), float(hi)),
-                    n_points=int(tk.size), scale=scale)
+                    n_points=int(tk.size), scale=scale, ambiguous=ambiguous, tie=tie)

@@ -333,20 +333,6 @@ def _hankel(g):
     return np.where(hank < J, g[np.minimum(hank, J - 1)], 0.0)
 
 
-def _sub_markov_grad_w(W, Ku, Kc, g, scale):
-    """W −= scale · ∇_W Σ_j g_j L_j = scale · Kc[:-1]ᵀ H Ku[:-1] (see :func:`_markov_vjp`), in place by one GEMM
-    that reads and writes W once (no n×n temporary)."""
-    if g.shape[0] == 1:
-        return
-    A = np.ascontiguousarray((_hankel(g) @ Ku[:-1]).T)  # (n, J-1)
-    Wt = W.T  # F-contiguous view: Wᵀ −= scale · A Kc[:-1]
-    import scipy.linalg as sla
-
-    out = sla.blas.dgemm(-scale, A, Kc[:-1], beta=1.0, c=Wt, overwrite_c=True)
-    if not np.shares_memory(out, W):  # not updated in place (an unusual BLAS build): copy back
-        Wt[...] = out
-
-
 def _markov_vjp(Ku, Kc, g):
     """Gradients (∇_W, ∇_U, ∇_C) of Σ_j g_j L_j, L_j = C W^j U, from the Krylov rows Ku[b] = W^bU, Kc[a] = (W^a)ᵀCᵀ.
 
@@ -736,9 +722,9 @@ def gd(model, X, y, *, lr: float, steps: int, X_test=None, y_test=None, record_e
             if t == steps:
                 break
             with np.errstate(all="ignore"):
-                g = (2.0 / N) * (X.T @ res)
-                gU, gC = g @ Kc, g @ Ku  # as _markov_vjp; ∇_W is applied to W in place
-                _sub_markov_grad_w(W, Ku, Kc, g, aW)
+                gW, gU, gC = _markov_vjp(Ku, Kc, (2.0 / N) * (X.T @ res))
+                np.multiply(gW, aW, out=gW)  # in place: no second n×n temporary
+                W -= gW
                 U -= aU * gU
                 C -= aC * gC
             if not (np.isfinite(W).all() and np.isfinite(U).all() and np.isfinite(C).all()):

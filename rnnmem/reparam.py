@@ -43,7 +43,18 @@ from typing import Any
 
 import numpy as np
 
-from rnnmem._validate import as_array, as_rng, check_choice, check_int, check_positive
+from rnnmem._validate import (
+    NonFiniteError,
+    as_array,
+    as_rng,
+    check_bool,
+    check_choice,
+    check_finite_result,
+    check_int,
+    check_pair,
+    check_positive,
+    check_size,
+)
 from rnnmem.rnn import RNN, _FrozenModel, _validate_blocks
 
 __all__ = [
@@ -90,9 +101,7 @@ class Transform:
         object.__setattr__(self, "a", check_positive(self.a, "a"))
         object.__setattr__(self, "b", check_positive(self.b, "b"))
 
-    def __call__(self, w: np.ndarray) -> np.ndarray:
-        """f(w), element-wise."""
-        w = np.asarray(w, dtype=np.float64)
+    def _f(self, w: np.ndarray) -> np.ndarray:
         if self.name == "direct":
             return w.copy()
         if self.name == "exp":
@@ -101,12 +110,9 @@ class Transform:
             return np.logaddexp(0.0, w)
         if self.name == "best":
             return 1.0 / (self.a * w * w + self.b)
-        with np.errstate(divide="ignore"):
-            return 1.0 / w
+        return 1.0 / w
 
-    def derivative(self, w: np.ndarray) -> np.ndarray:
-        """f'(w), element-wise: 1, eʷ, σ(w) = 1/(1+e^{−w}), −2aw/(aw²+b)², −1/w²."""
-        w = np.asarray(w, dtype=np.float64)
+    def _df(self, w: np.ndarray) -> np.ndarray:
         if self.name == "direct":
             return np.ones_like(w)
         if self.name == "exp":
@@ -115,15 +121,33 @@ class Transform:
             return _sigmoid(w)
         if self.name == "best":
             return -2.0 * self.a * w / (self.a * w * w + self.b) ** 2
-        with np.errstate(divide="ignore"):
-            return -1.0 / (w * w)
+        return -1.0 / (w * w)
+
+    def _eval(self, fn, w, what: str) -> np.ndarray:
+        w = as_array(w, "w", ndim=None, allow_empty=True)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+            out = fn(w)
+        return check_finite_result(out, what, hint=f"f={self.name!r}: w is outside the map's finite range (e.g. "
+                                                   "w = 0 for 'inverse', w > 709 for 'exp')")
+
+    def __call__(self, w) -> np.ndarray:
+        """f(w), element-wise, for finite real w of any shape (a new array).
+
+        Raises :class:`~rnnmem.NonFiniteError` where f(w) is not finite (w = 0 for ``inverse``, w > 709 for
+        ``exp``), naming the first such index.
+        """
+        return self._eval(self._f, w, "f(w)")
+
+    def derivative(self, w) -> np.ndarray:
+        """f'(w), element-wise: 1, eʷ, σ(w) = 1/(1+e^{−w}), −2aw/(aw²+b)², −1/w² (finite real w, any shape)."""
+        return self._eval(self._df, w, "f'(w)")
 
     def inverse(self, lam: Any) -> np.ndarray:
         """Raw values w with f(w) = λ (λ > 0; for ``best`` 0 < λ ≤ 1/b, the branch w ≥ 0 is returned).
 
         Used to initialise a model with prescribed decay rates λ (eigenvalues −λ of W).
         """
-        lam = as_array(lam, "lam", ndim=(0, 1))
+        lam = as_array(lam, "lam", ndim=(0, 1), allow_empty=True)
         if self.name == "direct":
             return lam
         if np.any(lam <= 0):
@@ -136,13 +160,21 @@ class Transform:
         if self.name == "inverse":
             return 1.0 / lam
         if np.any(lam > 1.0 / self.b):
-            raise ValueError(f"f='best' with b={self.b:g} takes values in (0, {1.0 / self.b:g}]; got rates "
-                             f"up to {lam.max():g}")
+            raise ValueError(f"f='best' with b={self.b:g} takes values in (0, {1.0 / self.b:g}]; got lam (the "
+                             f"rates) up to {lam.max():g}")
         return np.sqrt(np.maximum(1.0 / lam - self.b, 0.0) / self.a)
 
-    def gradient_ratio(self, w: np.ndarray) -> np.ndarray:
-        """StableSSM's gradient-over-weight ratio |f'(w)| / f(w)² (docs/math.md §6)."""
-        return np.abs(self.derivative(w)) / self(w) ** 2
+    def gradient_ratio(self, w) -> np.ndarray:
+        """StableSSM's gradient-over-weight ratio |f'(w)| / f(w)² (docs/math.md §6); finite real w, any shape.
+
+        Raises :class:`~rnnmem.NonFiniteError` where the ratio is not finite (f(w) = 0 for ``direct`` at w = 0,
+        or f(w)² underflows)."""
+        fw = self(w)
+        dfw = self.derivative(w)
+        with np.errstate(over="ignore", divide="ignore", invalid="ignore", under="ignore"):
+            out = np.abs(dfw) / fw ** 2
+        return check_finite_result(out, f"|f'(w)|/f(w)² for f={self.name!r}",
+                                   hint="f(w)² is zero or underflows at this w")
 
 
 def transform(f: str | Transform) -> Transform:
@@ -224,11 +256,12 @@ class ReparamRNN(_FrozenModel):
         m = w.shape[0]
         if P is not None:
             P = as_array(P, "P", shape=(m, m))
-        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt)
-        fw = f(w)
-        if not np.isfinite(fw).all():
-            raise ValueError(f"f(w) is not finite for f={f.name!r} (w has an entry where f overflows or is "
-                             "undefined, e.g. w = 0 for 'inverse')")
+        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt,
+                                                            source=f"w (shape {w.shape})")
+        try:
+            f(w)
+        except NonFiniteError as exc:
+            raise NonFiniteError(f"w: {exc} (w has an entry where f overflows or is undefined)") from None
         self._freeze(w=w, P=P, U=U, b=b, C=C, D=D, f=f, cell=cell, activation=activation, dt=dt)
 
     # ------------------------------------------------------------------ fields
@@ -308,9 +341,16 @@ class ReparamRNN(_FrozenModel):
         p = check_int(outputs, "outputs", minimum=1)
         check_choice(structure, "structure", STRUCTURES)
         tf = transform(f)
-        lo, hi = (check_positive(r, "rates") for r in rates)
+        lo, hi = check_pair(rates, "rates", minimum=0.0, strict_minimum=True)
         if lo > hi:
             raise ValueError(f"rates must be (low, high) with low <= high, got {rates}")
+        if tf.name == "best" and hi > 1.0 / tf.b:
+            raise ValueError(f"rates={rates!r}: f='best' with b={tf.b:g} takes values in (0, {1.0 / tf.b:g}], so "
+                             f"rates[1] must be <= {1.0 / tf.b:g} (a rate drawn above it has no raw value w); lower "
+                             "it or use best(b=...) with a smaller b")
+        feedthrough = check_bool(feedthrough, "feedthrough")
+        check_size(f"ReparamRNN.random(hidden={m}, inputs={d}, outputs={p})",
+                   m * (m if structure == "symmetric" else 1) + m * d + p * m + p * d + m)
         gen = as_rng(rng)
         lam = np.exp(gen.uniform(np.log(lo), np.log(hi), size=m))
         w = tf.inverse(lam)

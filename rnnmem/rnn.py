@@ -25,14 +25,22 @@ import numpy as np
 from rnnmem import _kernels as K
 from rnnmem._model import LOSSES, Frozen, loss_and_output_grad
 from rnnmem._validate import (
+    MISSING,
     NonFiniteError,
     as_array,
     as_rng,
     as_sequence_input,
+    check_bool,
     check_choice,
+    check_dt,
     check_int,
+    check_no_kwargs,
     check_positive,
+    check_real,
+    check_size,
     first_nonfinite_step,
+    renamed_kwarg,
+    shape_source,
 )
 
 __all__ = ["RNN", "Gradients", "CELLS", "ACTIVATIONS", "LOSSES", "simulate_stack"]
@@ -252,14 +260,16 @@ def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
     return s, dz
 
 
-def _check_states(s: np.ndarray, what: str = "hidden states") -> None:
+def _check_states(s: np.ndarray, what: str = "hidden states", time_axis: int = 0,
+                  cause: str = "the model explodes on this input (reduce the weights, the input scale or dt)") -> None:
+    """Raise :class:`NonFiniteError` naming the first time step at which ``s`` holds NaN or inf (``time_axis``)."""
     if np.isfinite(np.sum(s)):  # one vectorised pass; a sum of finite numbers is finite unless it overflows
         return
-    step = first_nonfinite_step(s, time_axis=0)  # exact (and right when only the sum overflowed)
+    step = first_nonfinite_step(s, time_axis=time_axis)  # exact (and right when only the sum overflowed)
     if step >= 0:
         raise NonFiniteError(
-            f"the model's {what} became non-finite (NaN or inf) at time step {step}: the model explodes on this "
-            "input (reduce the weights, the input scale or dt); pass check_finite=False to get the raw values",
+            f"the model's {what} became non-finite (NaN or inf) at time step {step}: {cause}; pass "
+            "check_finite=False to get the raw values",
             step=step,
         )
 
@@ -285,7 +295,8 @@ def simulate_stack(W, U, b, C, D, x, *, cell="elman", activation="tanh", dt=1.0,
     """
     check_choice(cell, "cell", CELLS)
     check_choice(activation, "activation", ACTIVATIONS)
-    dt = check_positive(dt, "dt")
+    dt = check_dt(dt, "dt")
+    check_finite = check_bool(check_finite, "check_finite")
     W = as_array(W, "W", ndim=3)
     S, m = W.shape[0], W.shape[1]
     if W.shape != (S, m, m):
@@ -330,14 +341,18 @@ def _markov_bsgs(A, U, C, T: int) -> np.ndarray:
     return np.ascontiguousarray(L.reshape(n, p, Q, d).transpose(2, 0, 1, 3).reshape(Q * n, p, d)[:T])
 
 
-def _validate_blocks(m: int, U, b, C, D, cell, activation, dt):
-    """The validation shared by every cell model: U (m, d), b (m,), C (p, m), D (p, d) or None, the names and dt."""
+def _validate_blocks(m: int, U, b, C, D, cell, activation, dt, source: str = "W"):
+    """The validation shared by every cell model: U (m, d), b (m,), C (p, m), D (p, d) or None, the names and dt.
+
+    ``source`` names the argument that fixed the hidden width m (W, or w of a reparameterised model), so that a
+    shape mismatch names both sides."""
     cell = check_choice(cell, "cell", CELLS)
     activation = check_choice(activation, "activation", ACTIVATIONS)
-    dt = check_positive(dt, "dt")
-    U = as_array(U, "U", shape=(m, None))
-    b = as_array(b, "b", shape=(m,))
-    C = as_array(C, "C", shape=(None, m))
+    dt = check_dt(dt, "dt")
+    with shape_source(f"the hidden width m = {m} comes from {source}"):
+        U = as_array(U, "U", shape=(m, None))
+        b = as_array(b, "b", shape=(m,))
+        C = as_array(C, "C", shape=(None, m))
     if D is not None:
         D = as_array(D, "D", shape=(C.shape[0], U.shape[1]))
     return U, b, C, D, cell, activation, dt
@@ -413,7 +428,8 @@ class RNN(_FrozenModel):
         m = W.shape[0]
         if W.shape != (m, m):
             raise ValueError(f"W must be square (m, m), got shape {W.shape}")
-        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt)
+        U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt,
+                                                            source=f"W (shape {W.shape})")
         self._freeze(W=W, U=U, b=b, C=C, D=D, cell=cell, activation=activation, dt=dt)
 
     # ------------------------------------------------------------------ fields
@@ -447,18 +463,19 @@ class RNN(_FrozenModel):
         cell: str = "elman",
         activation: str = "tanh",
         dt: float = 1.0,
-        sigma: float = 0.9,
+        sigma2: float = MISSING,
         shift: float | None = None,
         bias: float = 0.0,
         feedthrough: bool = False,
         rng=None,
+        **deprecated,
     ) -> RNN:
         """A random model with a documented initialisation.
 
-        W = σ G / √m − shift · I with G_ij ~ N(0, 1) (so W_ij ~ N(0, σ²/m): by the circular law the eigenvalues of
-        σG/√m fill the disc of radius σ), U_ij ~ N(0, 1/d), b_i ~ N(0, bias²), C_ij ~ N(0, 1/m), D_ij ~ N(0, 1/d)
-        when ``feedthrough``. The circular law is asymptotic: for small m some eigenvalues fall outside the disc
-        (e.g. m = 16, σ = 0.9, seed 0 gives an euler W with spectral abscissa +0.09), so check
+        W = √σ² G / √m − shift · I with G_ij ~ N(0, 1), so W_ij ~ N(0, σ²/m) (by the circular law the eigenvalues
+        of √σ² G/√m fill the disc of radius σ); U_ij ~ N(0, 1/d), b_i ~ N(0, bias²), C_ij ~ N(0, 1/m),
+        D_ij ~ N(0, 1/d) when ``feedthrough``. The circular law is asymptotic: for small m some eigenvalues fall
+        outside the disc (e.g. m = 16, σ² = 0.81, seed 0 gives an euler W with spectral abscissa +0.09), so check
         ``rnnmem.spectral_abscissa(rnn.W)`` when stability matters.
 
         Parameters
@@ -466,8 +483,10 @@ class RNN(_FrozenModel):
         hidden, inputs, outputs : int
             m, d, p (each >= 1).
         cell, activation, dt : as in :class:`RNN`.
-        sigma : float
-            Scale σ >= 0 of W (spectral radius ≈ σ for large m).
+        sigma2 : float
+            Variance scale σ² >= 0 of W: W_ij ~ N(0, σ²/m), spectral radius ≈ σ for large m (default 0.81, i.e.
+            σ = 0.9). The name ``sigma2`` is the one variance name of rnnmem (as in
+            :func:`rnnmem.ntk.lag_weights`).
         shift : float, optional
             Subtracted from W's diagonal. Default 0 for ``elman`` and 1 for ``euler`` (so the continuous-time
             linearisation W is Hurwitz when σ < 1).
@@ -477,25 +496,44 @@ class RNN(_FrozenModel):
             Include a random D.
         rng : None, int or numpy.random.Generator
             Same seed, same model.
+
+        Notes
+        -----
+        ``sigma=`` (the standard deviation scale σ, W = σG/√m) is a deprecated alias: ``sigma=s`` is
+        ``sigma2=s**2`` and draws the same model; it will be removed in rnnmem 0.3.
         """
+        sigma = renamed_kwarg(deprecated, "sigma", "sigma2", MISSING)
+        check_no_kwargs(deprecated, "RNN.random")
         m = check_int(hidden, "hidden", minimum=1)
         d = check_int(inputs, "inputs", minimum=1)
         p = check_int(outputs, "outputs", minimum=1)
-        sigma = check_positive(sigma, "sigma", strict=False)
-        bias = check_positive(bias, "bias", strict=False)
+        if sigma is not MISSING:
+            if sigma2 is not MISSING:
+                raise TypeError("got both `sigma2` and its deprecated alias `sigma`; pass `sigma2` only")
+            scale = check_real(sigma, "sigma", minimum=0.0)
+        else:
+            scale = 0.9 if sigma2 is MISSING else math.sqrt(check_real(sigma2, "sigma2", minimum=0.0))
+        bias = check_real(bias, "bias", minimum=0.0)
+        feedthrough = check_bool(feedthrough, "feedthrough")
         check_choice(cell, "cell", CELLS)
-        if shift is None:
-            shift = 0.0 if cell == "elman" else 1.0
+        check_choice(activation, "activation", ACTIVATIONS)
+        dt = check_dt(dt, "dt")
+        shift = (0.0 if cell == "elman" else 1.0) if shift is None else check_real(shift, "shift")
+        check_size(f"RNN.random(hidden={m}, inputs={d}, outputs={p})", m * m + m * d + p * m + p * d + m)
         gen = as_rng(rng)
-        W = sigma * gen.standard_normal((m, m)) / np.sqrt(m) - float(shift) * np.eye(m)
+        W = scale * gen.standard_normal((m, m)) / np.sqrt(m) - shift * np.eye(m)
         U = gen.standard_normal((m, d)) / np.sqrt(d)
         b = bias * gen.standard_normal(m)
         C = gen.standard_normal((p, m)) / np.sqrt(m)
         D = gen.standard_normal((p, d)) / np.sqrt(d) if feedthrough else None
+        if not (np.isfinite(W).all() and np.isfinite(b).all()):
+            raise ValueError(f"the scales are too large: W = √sigma2·G/√m − shift·I or b = bias·g overflows "
+                             f"(sigma2 = {scale * scale:g}, shift = {shift:g}, bias = {bias:g})")
         return cls(W, U, b, C, D, cell=cell, activation=activation, dt=dt)
 
     # ------------------------------------------------------------------ forward
     def _forward(self, x, need_deriv: bool, check_finite: bool):
+        check_bool(check_finite, "check_finite")
         X, squeeze = as_sequence_input(x, self.inputs)
         s, dz = _run_forward(self._W[None], self._U[None], self._b[None], X, self._cell, self._activation,
                              self._dt, need_deriv)
@@ -506,7 +544,8 @@ class RNN(_FrozenModel):
     def _readout(self, X, s):
         B, T, d = X.shape
         m, p = self.hidden, self.outputs
-        with _gemm_threads(T * B * p * max(m, d)):
+        # an overflow is reported by the caller (check_finite) or returned raw: no RuntimeWarning on the way
+        with _gemm_threads(T * B * p * max(m, d)), np.errstate(over="ignore", invalid="ignore"):
             y = np.dot(s.reshape(T * B, m), self._C.T).reshape(T, B, p).transpose(1, 0, 2)
             if self._D is not None:
                 y = y + X @ self._D.T
@@ -520,6 +559,8 @@ class RNN(_FrozenModel):
         """
         X, squeeze, s, _ = self._forward(x, False, check_finite)
         y = self._readout(X, s)
+        if check_finite:
+            _check_states(y, "outputs", time_axis=1, cause="the readout C h + D x overflows (C, D or x too large)")
         return y[0] if squeeze else y
 
     def states(self, x, *, check_finite: bool = True) -> np.ndarray:
@@ -558,7 +599,9 @@ class RNN(_FrozenModel):
 
     def _backward(self, X, squeeze, s, dz, dY, check_finite):
         B, T, d = X.shape
-        with _gemm_threads(T * B * self.hidden * max(self.hidden, d, self.outputs)):
+        # an overflow is reported as NonFiniteError (check_finite) or returned raw: no RuntimeWarning on the way
+        with _gemm_threads(T * B * self.hidden * max(self.hidden, d, self.outputs)), \
+                np.errstate(over="ignore", invalid="ignore"):
             return self._backward_products(X, squeeze, s, dz, dY, check_finite)
 
     def _backward_products(self, X, squeeze, s, dz, dY, check_finite):
@@ -571,7 +614,8 @@ class RNN(_FrozenModel):
         a, _ = _cell_coefficients(self._cell, self._dt)
         _launch("backward", _pick_variant("backward", m, B, T), (self._W[None], dz, B, a, gz), B)
         if check_finite:
-            _check_states(gz, "backpropagated gradients")
+            _check_states(gz, "backpropagated gradients",
+                          cause="the model explodes backwards (reduce the weights or dt) or dy is too large")
         gz2 = gz.reshape(T * B, m)
         s2 = s.reshape(T * B, m)
         X_tm2 = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * B, d)
@@ -585,6 +629,13 @@ class RNN(_FrozenModel):
             gD = dY2.T @ X_tm2
             gx = gx + dY_tm @ self._D
         gx = np.ascontiguousarray(gx.transpose(1, 0, 2))
+        if check_finite:
+            bad = [k for k, v in (("W", gW), ("U", gU), ("b", gb), ("C", gC), ("D", gD), ("x", gx))
+                   if v is not None and not np.isfinite(v).all()]
+            if bad:
+                raise NonFiniteError(f"the gradients of blocks {bad} overflow (the sums over time and batch of "
+                                     "finite terms exceed the float range: dy, x or the weights are too large); pass "
+                                     "check_finite=False to get the raw values")
         return Gradients(W=gW, U=gU, b=gb, C=gC, D=gD, x=gx[0] if squeeze else gx)
 
     def loss_and_grad(self, x, y_target, loss: str = "mse", *, power: float = 2.0,
@@ -653,8 +704,10 @@ class RNN(_FrozenModel):
                              f"this model has activation={self._activation!r}; use rnn(x)")
         import scipy.fft
 
+        check_bool(check_finite, "check_finite")
         X, squeeze = as_sequence_input(x, self.inputs)
         B, T, d = X.shape
+        check_size("convolve's Markov parameters", T, self.outputs, d + 1)
         A, scale = self._transition()
         Ub = np.concatenate([self._U, self._b[:, None]], axis=1)  # the bias is an input channel equal to 1
         with np.errstate(over="ignore", invalid="ignore"):
@@ -674,6 +727,8 @@ class RNN(_FrozenModel):
         y = scipy.fft.irfft(np.einsum("fod,bfd->bfo", Lf, Xf), nfft, axis=1)[:, :T]
         y += np.cumsum(L[:, :, d], axis=0)  # the bias response
         y = np.ascontiguousarray(y)
+        if check_finite:
+            _check_states(y, "outputs", time_axis=1, cause="the convolution overflows (x or the weights too large)")
         return y[0] if squeeze else y
 
     def markov(self, n: int) -> np.ndarray:
@@ -690,6 +745,7 @@ class RNN(_FrozenModel):
                              f"this model has activation={self._activation!r}")
         n = check_int(n, "n", minimum=1)
         d, p = self.inputs, self.outputs
+        check_size(f"markov(n={n})", n, p, d)
         A, scale = self._transition()
         out = np.empty((n, p, d))
         K.markov(np.ascontiguousarray(A), np.ascontiguousarray(self._U), np.ascontiguousarray(self._C), n,
@@ -701,3 +757,209 @@ class RNN(_FrozenModel):
             raise NonFiniteError(f"Markov parameters overflow at lag {step}: the linear model is unstable "
                                  f"(spectral radius of its transition matrix > 1); use a smaller n", step=step)
         return out
+
+    # ------------------------------------------------------------------ interoperability
+    def _linear_blocks(self, bias_input, what: str):
+        """(U, D) of the linear map x ↦ y of a linear model, with b as an extra input column when ``bias_input``."""
+        if self._activation != "linear":
+            raise ValueError(f"{what} needs activation='linear' (a state-space system is linear); this model has "
+                             f"activation={self._activation!r}. Its linearisation at rest (when b = 0) is "
+                             "rnn.replace(activation='linear')")
+        bias_input = check_bool(bias_input, "bias_input")
+        U = self._U
+        D = np.zeros((self.outputs, self.inputs)) if self._D is None else self._D
+        if bias_input:
+            U = np.concatenate([U, self._b[:, None]], axis=1)
+            D = np.concatenate([D, np.zeros((self.outputs, 1))], axis=1)
+        elif np.any(self._b != 0):
+            raise ValueError(f"{what}: this model has a bias b ≠ 0, so its map x ↦ y is affine, not linear. Pass "
+                             "bias_input=True to get b as one more input channel (u_d = 1 at every step), or use "
+                             "rnn.replace(b=np.zeros(rnn.hidden)) for the response to x alone")
+        return U, D
+
+    def statespace(self, *, bias_input: bool = False) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """The model as a discrete linear system (A, B, C, D) in the control convention (linear activation only).
+
+        x_{k+1} = A x_k + B u_k,  y_k = C x_k + D u_k,  x_0 = 0 (u_k the model's input x_k),
+
+        with the impulse response y_0 = D, y_k = C A^{k−1} B equal to the Markov parameters of :meth:`markov`
+        (docs/math.md §1):
+
+        * elman: x_k = h_{k−1} (the state before step k), (A, B, C, D) = (W, U, CW, CU + D_rnn);
+        * euler: x_k = h_k, A = I + ΔtW, B = ΔtU, C = C_rnn A, D = Δt C_rnn U + D_rnn (the discrete map of the
+          forward-Euler step; the Δt factors are those of the Markov parameters).
+
+        This is the convention of ``scipy.signal.dlti`` (see :meth:`to_scipy`) and of python-control
+        (``control.ss(*rnn.statespace(), rnn.dt)``; its ``impulse_response`` uses a unit-area pulse u_0 = 1/Δt, so
+        it returns L_k / Δt, while ``forced_response`` to u_0 = 1 returns L_k).
+
+        Parameters
+        ----------
+        bias_input : bool
+            A model with b ≠ 0 is affine; with ``bias_input=True`` b becomes one more input column of B (and a zero
+            column of D), so that feeding u = (x, 1) reproduces ``rnn(x)``. Without it, b ≠ 0 raises ``ValueError``.
+
+        Returns
+        -------
+        A (m, m), B (m, d), C (p, m), D (p, d) : new float64 arrays (D is zero when the model has none).
+        """
+        U, Drnn = self._linear_blocks(bias_input, "statespace()")
+        A, scale = self._transition()
+        A = np.array(A, dtype=np.float64)
+        B = scale * U
+        C = self._C @ A
+        D = scale * (self._C @ U) + Drnn
+        return A, np.ascontiguousarray(B), np.ascontiguousarray(C), np.ascontiguousarray(D)
+
+    def to_scipy(self, *, bias_input: bool = False):
+        """The model as a ``scipy.signal.dlti`` state-space system with sampling time ``dt``.
+
+        ``scipy.signal.dimpulse(rnn.to_scipy(), n=n)`` returns the Markov parameters ``rnn.markov(n)`` (for each
+        input j, the outputs (n, p) = ``rnn.markov(n)[:, :, j]``), and ``scipy.signal.dlsim`` the outputs
+        ``rnn(x)`` of one sequence. The matrices are those of :meth:`statespace` (see there for ``bias_input``).
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.signal, rnnmem as rm
+        >>> rnn = rm.RNN.random(4, activation="linear", rng=0)
+        >>> _, (y,) = scipy.signal.dimpulse(rnn.to_scipy(), n=6)
+        >>> bool(np.allclose(y, rnn.markov(6)[:, :, 0], rtol=1e-12, atol=1e-15))
+        True
+        """
+        import scipy.signal
+
+        return scipy.signal.dlti(*self.statespace(bias_input=bias_input), dt=self._dt)
+
+    @classmethod
+    def from_scipy(cls, system, *, cell: str = "elman", dt: float | None = None,
+                   realization: str = "auto") -> RNN:
+        """A linear RNN whose impulse response (:meth:`markov`) is that of a discrete linear system.
+
+        Parameters
+        ----------
+        system : scipy.signal.dlti (state space, transfer function or zeros/poles/gain), a discrete python-control
+            ``StateSpace`` (anything with attributes A, B, C, D and a sampling time ``dt``), or a tuple (A, B, C, D)
+            in the control convention x_{k+1} = A x_k + B u_k, y_k = C x_k + D u_k (impulse response y_0 = D,
+            y_k = C A^{k−1} B).
+        cell : {"elman", "euler"}
+        dt : float, optional
+            The model's Δt; default the system's sampling time (1 when the system has none). A value different
+            from the system's own sampling time raises ``ValueError``.
+        realization : {"auto", "invert", "augment"}
+            How the readout of the RNN (which reads h_k, the state *after* step k) is matched to C x_k (the state
+            before it):
+
+            * ``invert`` — same state size n: W = A, U = B, C_rnn = C A⁻¹, D_rnn = D − C A⁻¹ B; needs A invertible,
+              and rounds with relative error ≈ cond(A)·ε.
+            * ``augment`` — n + d states, exact for any A (including singular A, and n = 0, a static gain): the
+              RNN state carries the system's state and the current input, h_k = (x_k, u_k), with
+              W = [[A, B], [0, 0]], U = [[0], [I]], C_rnn = [C, 0], D_rnn = D — no arithmetic on the system's
+              entries.
+            * ``auto`` — ``invert`` when A is invertible with cond(A) ≤ ``FROM_SCIPY_MAX_COND``, else ``augment``
+              (so an exact realisation needs d extra states exactly when A is singular or ill-conditioned).
+
+            For the euler cell the elman realisation (W_e, U_e, C, D) becomes W = (W_e − I)/Δt, U = U_e/Δt (the
+            Euler map I + ΔtW = W_e), exact up to the rounding of that division.
+
+        Returns
+        -------
+        RNN
+            ``activation="linear"``, b = 0, with ``markov(n)`` equal to the system's impulse response.
+
+        Examples
+        --------
+        >>> import numpy as np, scipy.signal, rnnmem as rm
+        >>> sys = scipy.signal.dlti([1.0, 0.5], [1.0, -0.9, 0.2], dt=1.0)   # a transfer function
+        >>> rnn = rm.RNN.from_scipy(sys)
+        >>> _, (y,) = scipy.signal.dimpulse(sys, n=8)
+        >>> bool(np.allclose(rnn.markov(8)[:, 0, 0], y[:, 0], rtol=1e-12, atol=1e-12))
+        True
+        """
+        cell = check_choice(cell, "cell", CELLS)
+        realization = check_choice(realization, "realization", ("auto", "invert", "augment"))
+        A, B, C, D, sys_dt = _discrete_system(system)
+        if dt is None:
+            dt = 1.0 if sys_dt is None else sys_dt
+        else:
+            dt = check_dt(dt, "dt")
+            if sys_dt is not None and dt != sys_dt:
+                raise ValueError(f"dt={dt} differs from the system's sampling time {sys_dt}; omit dt to use the "
+                                 "system's own (a different dt would rescale the time axis silently)")
+        n, d, p = A.shape[0], B.shape[1], C.shape[0]
+        if realization == "auto":
+            cond = np.linalg.cond(A) if n else np.inf
+            realization = "invert" if n and np.isfinite(cond) and cond <= FROM_SCIPY_MAX_COND else "augment"
+        if realization == "invert":
+            if n == 0:
+                raise ValueError("realization='invert' needs at least one state; this system is a static gain "
+                                 "(use realization='augment' or 'auto')")
+            try:
+                CAinv = np.linalg.solve(A.T, C.T).T
+            except np.linalg.LinAlgError:
+                raise ValueError("realization='invert' needs an invertible A; this system's A is singular (use "
+                                 "realization='augment' or 'auto': d extra states make it exact)") from None
+            W, Ue, Cr, Dr = A, B, CAinv, D - CAinv @ B
+        else:
+            W = np.zeros((n + d, n + d))
+            W[:n, :n] = A
+            W[:n, n:] = B
+            Ue = np.zeros((n + d, d))
+            Ue[n:] = np.eye(d)
+            Cr = np.concatenate([C, np.zeros((p, d))], axis=1)
+            Dr = D
+        if cell == "euler":
+            W = (W - np.eye(W.shape[0])) / dt
+            Ue = Ue / dt
+        Dr = None if not np.any(Dr) else Dr
+        return cls(W, Ue, np.zeros(W.shape[0]), Cr, Dr, cell=cell, activation="linear", dt=dt)
+
+
+#: :meth:`RNN.from_scipy` with ``realization="auto"`` inverts A (same state size) up to this condition number
+FROM_SCIPY_MAX_COND = 1e6
+
+
+def _discrete_system(system) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float | None]:
+    """(A, B, C, D, dt) of a scipy.signal dlti, a python-control discrete system or a tuple (A, B, C, D);
+    dt is None when the system has no numeric sampling time."""
+    sys_dt = None
+    if isinstance(system, (tuple, list)):
+        if len(system) != 4:
+            raise TypeError(f"system as a sequence must be (A, B, C, D), got {len(system)} entries")
+        mats = system
+    else:
+        import scipy.signal
+
+        if isinstance(system, scipy.signal.lti):
+            raise ValueError("system is a continuous-time scipy.signal.lti; discretise it first, e.g. "
+                             "system.to_discrete(dt) (zero-order hold), then pass the dlti")
+        if isinstance(system, scipy.signal.dlti):
+            ss = system.to_ss()
+            mats = (ss.A, ss.B, ss.C, ss.D)
+            raw_dt = system.dt
+        elif all(hasattr(system, k) for k in ("A", "B", "C", "D")):
+            mats = (system.A, system.B, system.C, system.D)
+            raw_dt = getattr(system, "dt", True)
+            if raw_dt is not None and not isinstance(raw_dt, bool) and raw_dt == 0:
+                raise ValueError("system is a continuous-time system (dt = 0); discretise it first, e.g. "
+                                 "control.sample_system(system, dt)")
+        else:
+            raise TypeError(f"system must be a scipy.signal.dlti, a discrete python-control StateSpace (attributes "
+                            f"A, B, C, D, dt) or a tuple (A, B, C, D); got a {type(system).__name__} object (a "
+                            "python-control TransferFunction converts with control.ss(system))")
+        if raw_dt is not None and not isinstance(raw_dt, (bool, np.bool_)):
+            sys_dt = check_positive(raw_dt, "system.dt")
+    A = as_array(mats[0], "A", allow_empty=True)
+    n = A.shape[0] if A.size else 0
+    if A.size and (A.ndim != 2 or A.shape[0] != A.shape[1]):
+        raise ValueError(f"A must be a square matrix (n, n), got shape {A.shape}")
+    D = as_array(mats[3], "D", ndim=(0, 2))
+    D = D.reshape(1, 1) if D.ndim == 0 else D
+    p, d = D.shape
+    if n == 0:  # a static gain y = D u
+        for name, v in (("B", mats[1]), ("C", mats[2])):
+            if as_array(v, name, allow_empty=True).size:
+                raise ValueError(f"{name} must be empty when A is (a system without states), got {np.shape(v)}")
+        return np.zeros((0, 0)), np.zeros((0, d)), np.zeros((p, 0)), D, sys_dt
+    B = as_array(mats[1], "B", shape=(n, d))
+    C = as_array(mats[2], "C", shape=(p, n))
+    return A, B, C, D, sys_dt

@@ -35,10 +35,13 @@ from rnnmem._validate import (
     as_complex_array,
     as_rng,
     as_sequence_input,
+    check_bool,
     check_choice,
     check_int,
     check_positive,
+    check_size,
     first_nonfinite_step,
+    shape_source,
 )
 from rnnmem.gated import NamedGradients
 from rnnmem.reparam import Transform, transform
@@ -91,8 +94,9 @@ class DiagonalSSM(Frozen):
     def __init__(self, lam, B, C, D=None):
         lam = as_complex_array(lam, "lam", ndim=1)
         N = lam.shape[0]
-        B = as_complex_array(B, "B", shape=(N, None))
-        C = as_complex_array(C, "C", shape=(None, N))
+        with shape_source(f"the number of states N = {N} comes from lam (shape {lam.shape})"):
+            B = as_complex_array(B, "B", shape=(N, None))
+            C = as_complex_array(C, "C", shape=(None, N))
         if D is not None:
             D = as_array(D, "D", shape=(C.shape[0], B.shape[1]))
         self._freeze(lam=lam, B=B, C=C, D=D)
@@ -131,10 +135,17 @@ class DiagonalSSM(Frozen):
         """Zero-order-hold discretisation of the continuous diagonal system dh/dt = a ⊙ h + B x(t), y = Re(Ch) + Dx
         with step Δ = ``dt`` (scalar or (N,)): λ = e^{Δa}, B_d = (e^{Δa} − 1)/a ⊙ B (→ Δ B as a → 0), as in S4D."""
         a = as_complex_array(a, "a", ndim=1)
-        dt = np.broadcast_to(as_array(dt, "dt", ndim=(0, 1)), a.shape)
+        dt = as_array(dt, "dt", ndim=(0, 1))
+        if dt.ndim == 1 and dt.shape != a.shape:
+            raise ValueError(f"dt has shape {dt.shape}, expected () or {a.shape} (one step per state)")
+        dt = np.broadcast_to(dt, a.shape)
         if np.any(dt <= 0):
             raise ValueError(f"dt must be > 0, got min {dt.min()!r}")
-        lam, phi = _zoh(a, dt)
+        with np.errstate(over="ignore", invalid="ignore"):
+            lam, phi = _zoh(a, dt)
+        if not (np.isfinite(lam).all() and np.isfinite(phi).all()):
+            raise NonFiniteError("e^{dt·a} overflows: a has a large positive real part or dt is too large (the "
+                                 "continuous system grows faster than the float range over one step)")
         B = as_complex_array(B, "B", shape=(a.shape[0], None))
         return cls(lam, phi[:, None] * B, C, D)
 
@@ -173,6 +184,7 @@ class DiagonalSSM(Frozen):
         """Markov parameters L_0..L_{n−1} (n, p, d): L_0 = Re(CB) + D, L_j = Re(C diag(λ^j) B), so that
         ``ssm(x)[:, k] = Σ_{j≤k} L_j x_{k−j}`` exactly (same index convention as :meth:`rnnmem.RNN.markov`)."""
         n = check_int(n, "n", minimum=1)
+        check_size(f"markov(n={n})", n, self.outputs, self.inputs)
         K = self._kernel(n)
         if self._D is not None:
             K[0] += self._D
@@ -233,12 +245,14 @@ class DiagonalSSM(Frozen):
         check_finite : bool
             Raise :class:`~rnnmem.NonFiniteError` naming the first non-finite step.
         """
+        check_bool(check_finite, "check_finite")
         X, squeeze = as_sequence_input(x, self.inputs)
         B, T, _ = X.shape
         meth = self._pick_method(method, B, T)
-        y = self._fft_outputs(X) if meth == "fft" else self._scan_outputs(X)
-        if self._D is not None:
-            y = y + X @ self._D.T
+        with np.errstate(over="ignore", invalid="ignore"):  # reported below
+            y = self._fft_outputs(X) if meth == "fft" else self._scan_outputs(X)
+            if self._D is not None:
+                y = y + X @ self._D.T
         y = np.ascontiguousarray(y)
         if check_finite:
             step = first_nonfinite_step(y, 1)
@@ -248,10 +262,21 @@ class DiagonalSSM(Frozen):
                                      step=step)
         return y[0] if squeeze else y
 
-    def states(self, x) -> np.ndarray:
-        """The complex states h_k (B, T, N) (or (T, N) for a 2-D x)."""
+    def states(self, x, *, check_finite: bool = True) -> np.ndarray:
+        """The complex states h_k (B, T, N) (or (T, N) for a 2-D x).
+
+        Raises :class:`~rnnmem.NonFiniteError` naming the first non-finite step unless ``check_finite=False``.
+        """
+        check_bool(check_finite, "check_finite")
         X, squeeze = as_sequence_input(x, self.inputs)
-        H = self._states(X)
+        with np.errstate(over="ignore", invalid="ignore"):
+            H = self._states(X)
+        if check_finite:
+            step = first_nonfinite_step(H, 0)
+            if step >= 0:
+                raise NonFiniteError(f"the SSM's states became non-finite at time step {step} (max|λ| = "
+                                     f"{self.spectral_radius():.6g}, or x too large); pass check_finite=False for "
+                                     "the raw values", step=step)
         out = np.ascontiguousarray(H.transpose(1, 0, 2))
         return out[0] if squeeze else out
 
@@ -288,8 +313,11 @@ class DiagonalSSM(Frozen):
         gx = np.ascontiguousarray(gx.reshape(T, B, d).transpose(1, 0, 2))
         if check_finite:
             bad = [k for k, v in grads.items() if not np.isfinite(v).all()]
+            if not np.isfinite(gx).all():
+                bad.append("x")
             if bad:
-                raise NonFiniteError(f"backpropagated gradients became non-finite (blocks {bad})")
+                raise NonFiniteError(f"backpropagated gradients became non-finite (blocks {bad}): an unstable SSM "
+                                     "(max|λ| > 1), or dy or x too large; pass check_finite=False for the raw values")
         return NamedGradients(grads, gx[0] if squeeze else gx)
 
     def vjp(self, x, dy, *, check_finite: bool = True) -> NamedGradients:
@@ -298,38 +326,54 @@ class DiagonalSSM(Frozen):
         With g_k = ∂L/∂h_k (∂L/∂Re + i ∂L/∂Im): g_k = C^H dy_k + conj(λ) ⊙ g_{k+1}; ∂λ = Σ_k g_k ⊙ conj(h_{k−1}),
         ∂B = Σ_k g_k x_kᵀ, ∂C = Σ_k dy_k h_k^H, ∂D = Σ_k dy_k x_kᵀ, ∂x_k = Re(B^H g_k) + Dᵀ dy_k. Memory O(T·B·N).
         """
+        check_bool(check_finite, "check_finite")
         X, squeeze = as_sequence_input(x, self.inputs)
         B, T, _ = X.shape
         want = (T, self.outputs) if squeeze else (B, T, self.outputs)
         dY = as_array(dy, "dy", shape=want)
         dY = dY[None] if squeeze else dY
-        return self._backward(X, squeeze, self._states(X), dY, check_finite)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._backward(X, squeeze, self._states(X), dY, check_finite)
 
     def loss_and_grad(self, x, y_target, loss: str = "mse", *, power: float = 2.0,
                       check_finite: bool = True) -> tuple[float, NamedGradients]:
         """A loss of the outputs (as :meth:`rnnmem.RNN.loss_and_grad`) and its exact gradients."""
         check_choice(loss, "loss", LOSSES)
+        check_bool(check_finite, "check_finite")
         X, squeeze = as_sequence_input(x, self.inputs)
-        Hs = self._states(X)
         B, T, _ = X.shape
-        yhat = (Hs.reshape(T * B, -1) @ self._C.T).real.reshape(T, B, -1).transpose(1, 0, 2)
-        if self._D is not None:
-            yhat = yhat + X @ self._D.T
+        with np.errstate(over="ignore", invalid="ignore"):
+            Hs = self._states(X)
+            yhat = (Hs.reshape(T * B, -1) @ self._C.T).real.reshape(T, B, -1).transpose(1, 0, 2)
+            if self._D is not None:
+                yhat = yhat + X @ self._D.T
         if check_finite and not np.isfinite(yhat).all():
-            raise NonFiniteError(f"the SSM's outputs became non-finite at time step {first_nonfinite_step(yhat, 1)}")
+            step = first_nonfinite_step(yhat, 1)
+            raise NonFiniteError(f"the SSM's outputs became non-finite at time step {step} (max|λ| = "
+                                 f"{self.spectral_radius():.6g}, or x too large)", step=step)
         value, dY = loss_and_output_grad(yhat, y_target, loss, power, squeeze)
-        return value, self._backward(X, squeeze, Hs, dY, check_finite)
+        with np.errstate(over="ignore", invalid="ignore"):
+            return value, self._backward(X, squeeze, Hs, dY, check_finite)
 
     # ------------------------------------------------------------------ Jacobians
     def jacobian(self, h=None, x=None) -> np.ndarray:
         """The real state-transition matrix (2N, 2N) acting on [Re h; Im h]: [[Re Λ, −Im Λ], [Im Λ, Re Λ]] with
-        Λ = diag(λ) (the same at every state and input: the layer is linear). Its eigenvalues are λ and conj(λ)."""
+        Λ = diag(λ) (the same at every state and input: the layer is linear). Its eigenvalues are λ and conj(λ).
+
+        ``h`` and ``x`` are accepted for the protocol shared with the nonlinear models and validated (shapes (2N,)
+        and (d,)), but do not change the result."""
+        if h is not None:
+            as_array(h, "h", shape=(self.state_size,))
+        if x is not None:
+            as_array(x, "x", shape=(self.inputs,))
+        check_size(f"jacobian (state size {self.state_size})", self.state_size, self.state_size)
         lr, li = np.diag(self._lam.real), np.diag(self._lam.imag)
         return np.block([[lr, -li], [li, lr]])
 
     def step_jacobians(self, x, h0=None) -> np.ndarray:
         """The (constant) state Jacobians along x: (B, T, 2N, 2N) (or (T, 2N, 2N))."""
         X, squeeze = as_sequence_input(x, self.inputs)
+        check_size("step_jacobians", X.shape[0], X.shape[1], self.state_size, self.state_size)
         J = self.jacobian()
         out = np.broadcast_to(J, X.shape[:2] + J.shape).copy()
         return out[0] if squeeze else out
@@ -381,6 +425,16 @@ class _ParamSSM(Frozen):
         return value, self._chain(g)
 
 
+def _check_effective(model, names: str) -> None:
+    """The effective DiagonalSSM of a parameterised model must be finite (raw values beyond exp's range give inf)."""
+    with np.errstate(over="ignore", invalid="ignore", under="ignore"):
+        try:
+            model.to_ssm()
+        except ValueError as exc:
+            raise NonFiniteError(f"the parameters ({names}) give a non-finite effective SSM (an exponential "
+                                 f"overflows): {exc}") from None
+
+
 def _complex_init(gen, shape, scale):
     return (gen.standard_normal(shape) + 1j * gen.standard_normal(shape)) * (scale / math.sqrt(2.0))
 
@@ -407,17 +461,21 @@ class S4D(_ParamSSM):
         f = transform(f)
         w = as_array(w, "w", ndim=1)
         N = w.shape[0]
-        theta = as_array(theta, "theta", shape=(N,))
-        log_dt = as_array(log_dt, "log_dt", ndim=(0, 1))
-        if log_dt.ndim == 1 and log_dt.shape != (N,):
-            raise ValueError(f"log_dt has shape {log_dt.shape}, expected () or ({N},)")
-        B = as_complex_array(B, "B", shape=(N, None))
-        C = as_complex_array(C, "C", shape=(None, N))
+        with shape_source(f"the number of states N = {N} comes from w (shape {w.shape})"):
+            theta = as_array(theta, "theta", shape=(N,))
+            log_dt = as_array(log_dt, "log_dt", ndim=(0, 1))
+            if log_dt.ndim == 1 and log_dt.shape != (N,):
+                raise ValueError(f"log_dt has shape {log_dt.shape}, expected () or ({N},)")
+            B = as_complex_array(B, "B", shape=(N, None))
+            C = as_complex_array(C, "C", shape=(None, N))
         if D is not None:
             D = as_array(D, "D", shape=(C.shape[0], B.shape[1]))
-        if not np.isfinite(f(w)).all():
-            raise ValueError(f"f(w) is not finite for f={f.name!r}")
+        try:
+            f(w)
+        except NonFiniteError as exc:
+            raise NonFiniteError(f"w: {exc}") from None
         self._freeze(w=w, theta=theta, log_dt=log_dt, B=B, C=C, D=D, f=f)
+        _check_effective(self, "w, theta, log_dt")
 
     def params(self) -> dict[str, np.ndarray]:
         """Raw blocks w, theta, log_dt, B, C (and D)."""
@@ -457,6 +515,8 @@ class S4D(_ParamSSM):
         lo, hi = check_positive(dt_min, "dt_min"), check_positive(dt_max, "dt_max")
         if lo > hi:
             raise ValueError(f"dt_min must be <= dt_max, got {dt_min} > {dt_max}")
+        feedthrough = check_bool(feedthrough, "feedthrough")
+        check_size(f"S4D.random(hidden={N}, inputs={d}, outputs={p})", 2 * N * (d + p) + p * d + 3 * N)
         tf = transform(f)
         gen = as_rng(rng)
         n = np.arange(N)
@@ -507,15 +567,19 @@ class LRU(_ParamSSM):
         f = transform(f)
         nu = as_array(nu, "nu", ndim=1)
         N = nu.shape[0]
-        theta = as_array(theta, "theta", shape=(N,))
-        gamma = as_array(gamma, "gamma", shape=(N,))
-        B = as_complex_array(B, "B", shape=(N, None))
-        C = as_complex_array(C, "C", shape=(None, N))
+        with shape_source(f"the number of states N = {N} comes from nu (shape {nu.shape})"):
+            theta = as_array(theta, "theta", shape=(N,))
+            gamma = as_array(gamma, "gamma", shape=(N,))
+            B = as_complex_array(B, "B", shape=(N, None))
+            C = as_complex_array(C, "C", shape=(None, N))
         if D is not None:
             D = as_array(D, "D", shape=(C.shape[0], B.shape[1]))
-        if not np.isfinite(f(nu)).all():
-            raise ValueError(f"f(nu) is not finite for f={f.name!r}")
+        try:
+            f(nu)
+        except NonFiniteError as exc:
+            raise NonFiniteError(f"nu: {exc}") from None
         self._freeze(nu=nu, theta=theta, gamma=gamma, B=B, C=C, D=D, f=f)
+        _check_effective(self, "nu, theta, gamma")
 
     def params(self) -> dict[str, np.ndarray]:
         """Raw blocks nu, theta, gamma, B, C (and D)."""
@@ -556,6 +620,8 @@ class LRU(_ParamSSM):
         if not r_min < r_max <= 1.0:
             raise ValueError(f"need 0 <= r_min < r_max <= 1, got r_min={r_min}, r_max={r_max}")
         max_phase = check_positive(max_phase, "max_phase")
+        feedthrough = check_bool(feedthrough, "feedthrough")
+        check_size(f"LRU.random(hidden={N}, inputs={d}, outputs={p})", 2 * N * (d + p) + p * d + 3 * N)
         tf = transform(f)
         gen = as_rng(rng)
         u1, u2 = gen.uniform(size=N), gen.uniform(size=N)

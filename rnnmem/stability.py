@@ -11,7 +11,7 @@
 * :func:`spectral_abscissa` α(W) = max Re λ(W), :func:`spectral_radius` max |λ(A)|.
 * :func:`state_jacobian` — the state-transition Jacobian ∂s_k/∂s_{k−1} of any model at a state (default: the zero
   state and input), the matrix the discrete diagnostics apply to (``spectral_radius``,
-  ``distance_to_instability(..., kind="discrete")``).
+  ``distance_to_instability(..., cell="elman")``).
 * :func:`distance_to_instability` — continuous r(W) = min_ω σ_min(W − iωI) (Byers' bisection on the eigenvalues of
   a Hamiltonian matrix) and discrete r_d(A) = min_θ σ_min(A − e^{iθ}I) (the same bisection on a symplectic pencil).
 """
@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from rnnmem._deprecation_b import deprecated_kwarg, no_extra_kwargs
+from rnnmem._deprecation_b import MISSING, deprecated_kwarg, no_extra_kwargs
 from rnnmem._validate import (
     NonFiniteError,
     as_array,
@@ -315,7 +315,7 @@ def distance_to_instability(W, *, cell: str | None = None, tol: float = 1e-10, r
     """
     kind = deprecated_kwarg(deprecated, "kind", "cell")
     no_extra_kwargs(deprecated, "distance_to_instability")
-    if kind:
+    if kind is not MISSING:
         kind = check_choice(kind, "kind", tuple(_KINDS))
         if cell is not None and cell != _KINDS[kind]:
             raise ValueError(f"distance_to_instability(): kind={kind!r} (deprecated) contradicts cell={cell!r}; pass "

@@ -397,6 +397,12 @@ def sweep(fn: Callable, grid, *, executor: Executor | None = None, store: str | 
     >>> res.array().tolist()
     [[1.0, 2.0, 4.0], [1.0, 3.0, 9.0]]
     """
+    from rnnmem._validate import check_bool
+
+    progress = check_bool(progress, "progress")
+    if store is not None and not isinstance(store, (str, os.PathLike)):
+        raise TypeError(f"store must be None or the path of a folder (str or os.PathLike), got "
+                        f"{type(store).__name__} {store!r:.60}")
     return _sweep(fn, grid, executor=executor, store=store, progress=progress)
 
 

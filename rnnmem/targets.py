@@ -21,12 +21,22 @@ from typing import Any
 import numpy as np
 
 from rnnmem._validate import (
+    MISSING,
+    NonFiniteError,
     as_array,
     as_rng,
     as_sequence_input,
+    check_bool,
+    check_callable,
     check_choice,
+    check_dt,
+    check_finite_result,
     check_int,
+    check_no_kwargs,
     check_positive,
+    check_real,
+    check_size,
+    renamed_kwarg,
 )
 
 __all__ = [
@@ -49,32 +59,61 @@ INPUT_KINDS = ("gaussian", "uniform", "gp")
 
 
 def _check_real(value, name) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float, np.integer, np.floating)):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
-    v = float(value)
-    if not np.isfinite(v):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return v
+    return check_real(value, name)
 
 
-def fft_convolve(kernel: np.ndarray, s: np.ndarray) -> np.ndarray:
+def fft_convolve(kernel, s) -> np.ndarray:
     """Causal convolution y_k = Σ_{j=0}^{k} kernel_j s_{k−j} along the last axis, by zero-padded real FFT.
 
     Parameters
     ----------
-    kernel : ndarray (T,)
-    s : ndarray (..., T)
+    kernel : array_like (L,)
+        Finite real values; only the lags j < T matter (a longer kernel is cut to T, a shorter one is zero beyond
+        its end).
+    s : array_like (..., T)
+        Finite real values, time on the last axis.
 
     Returns
     -------
     ndarray (..., T)
-        Padding to a length ≥ 2T − 1 makes the circular convolution equal the linear one on k = 0..T−1.
+        Padding to a length ≥ 2T − 1 makes the circular convolution equal the linear one on k = 0..T−1. The error
+        is norm-wise (≈ ε log₂T · Σ_j|kernel_j| · max|s|). Raises :class:`~rnnmem.NonFiniteError` if the sum
+        overflows.
     """
+    kernel = as_array(kernel, "kernel", ndim=1)
+    s = as_array(s, "s", copy=False)
+    if s.ndim == 0:
+        raise ValueError("s must have at least one axis (..., T), time last; got a scalar")
     T = s.shape[-1]
+    kernel = kernel[:T]
     nfft = 1 << int(np.ceil(np.log2(max(2 * T - 1, 1))))
-    kf = np.fft.rfft(kernel, nfft)
-    sf = np.fft.rfft(s, nfft, axis=-1)
-    return np.fft.irfft(sf * kf, nfft, axis=-1)[..., :T]
+    check_size("fft_convolve", s.size // T, nfft, itemsize=16)
+    with np.errstate(over="ignore", invalid="ignore"):
+        kf = np.fft.rfft(kernel, nfft)
+        sf = np.fft.rfft(s, nfft, axis=-1)
+        y = np.fft.irfft(sf * kf, nfft, axis=-1)[..., :T]
+    return check_finite_result(np.ascontiguousarray(y), "the convolution of kernel and s", time_axis=y.ndim - 1,
+                               hint="the sum overflows (kernel or s too large)")
+
+
+#: a grid kernel that grows by more than this factor beyond its first sixteenth is convolved directly: the FFT's
+#: norm-wise error ε·log₂T·Σ|L_j|·max|x| would swamp the early outputs (they would lose log10 of the factor in digits)
+DIRECT_GROWTH = 1e6
+
+
+def _grows(L: np.ndarray) -> bool:
+    a = np.abs(L)
+    head = a[: max(1, a.shape[0] // 16)].max()
+    return bool(a.max() > DIRECT_GROWTH * head)
+
+
+def _direct_convolve(L: np.ndarray, s: np.ndarray) -> np.ndarray:
+    """y_k = Σ_{j≤k} L_j s_{k−j} by direct summation (O(B T²); each output rounded relative to its own terms)."""
+    T = s.shape[-1]
+    with np.errstate(over="ignore", invalid="ignore"):
+        y = np.stack([np.convolve(L, row)[:T] for row in s.reshape(-1, T)]).reshape(s.shape)
+    return check_finite_result(y, "the convolution of kernel and s", time_axis=y.ndim - 1,
+                               hint="the sum overflows (kernel or s too large)")
 
 
 # The kernels r(t, dt) of the families: module-level functions bound with functools.partial, so that every target
@@ -126,6 +165,12 @@ class LinearFunctional:
 
     def __init__(self, name: str, kernel: Callable[[np.ndarray, float], np.ndarray], params: dict[str, Any],
                  direction=None, *, continuous: bool = True):
+        if not isinstance(name, str):
+            raise TypeError(f"name must be a string, got {type(name).__name__}")
+        check_callable(kernel, "kernel", "a callable kernel(t, dt) -> array of t's shape")
+        if not isinstance(params, dict):
+            raise TypeError(f"params must be a dict of the family's parameters, got {type(params).__name__}")
+        continuous = check_bool(continuous, "continuous")
         self.name = name
         self._kernel = kernel
         self.params = dict(params)
@@ -155,10 +200,21 @@ class LinearFunctional:
         return f"{self.name}({ps}{extra})"
 
     def kernel(self, t, dt: float = 1.0) -> np.ndarray:
-        """The scalar kernel r(t) (same shape as t); ``dt`` matters only for the grid-only shift."""
+        """The scalar kernel r(t) at times t >= 0 (same shape as t); ``dt`` matters only for the grid-only shift.
+
+        Raises :class:`~rnnmem.NonFiniteError` where r(t) overflows (a growing kernel, e.g. ``rate < 0`` or
+        ``base > 1``, at a large t), naming the first such index of t.
+        """
         t = as_array(t, "t", ndim=None, allow_empty=True)
-        dt = check_positive(dt, "dt")
-        return np.asarray(self._kernel(t, dt), dtype=np.float64)
+        if (t < 0).any():
+            raise ValueError(f"t must be >= 0 (the kernel ρ(t) of a causal functional is defined for t ≥ 0); got "
+                             f"min {float(t.min())!r}")
+        dt = check_dt(dt, "dt")
+        with np.errstate(over="ignore", invalid="ignore"):
+            r = np.asarray(self._kernel(t, dt), dtype=np.float64)
+        return check_finite_result(r, f"the kernel r(t) of {self!r}",
+                                   hint="it overflows at these times (a growing kernel); use shorter times t "
+                                        "(for outputs: shorter sequences)")
 
     def rho(self, t, dt: float = 1.0) -> np.ndarray:
         """Exact ρ(t) = r(t) w: shape ``t.shape`` for scalar input (no direction given), else
@@ -174,12 +230,20 @@ class LinearFunctional:
         """Grid impulse response L_j = Δt ρ(jΔt)ᵀ, shape (n, 1, d), so that y_k = Σ_j L_j x_{k−j}
         (same index convention as ``RNN.markov``)."""
         n = check_int(n, "n", minimum=1)
-        dt = check_positive(dt, "dt")
+        dt = check_dt(dt, "dt")
+        check_size(f"markov(n={n})", n, self.inputs)
+        if not np.isfinite(dt * (n - 1)):
+            raise ValueError(f"dt={dt} with n={n} gives times j·dt beyond the float range")
         r = self.kernel(dt * np.arange(n), dt)
         return (dt * r)[:, None, None] * self.direction[None, None, :]
 
     def __call__(self, x, dt: float = 1.0) -> np.ndarray:
         """Outputs y_k = Δt Σ_{j≤k} ρ(jΔt)ᵀ x_{k−j} (docs/math.md §2) by zero-padded FFT convolution.
+
+        The FFT's error is norm-wise (≈ ε log₂T · Σ_j|L_j| · max|x| at every step); a kernel that grows by more than
+        ``DIRECT_GROWTH`` over the horizon (a negative rate, ``base > 1``) is summed directly instead, in O(B T²),
+        so that the early outputs keep their accuracy. A kernel or output that overflows raises
+        :class:`~rnnmem.NonFiniteError` naming the first bad step.
 
         Parameters
         ----------
@@ -191,11 +255,21 @@ class LinearFunctional:
         -------
         ndarray (B, T, 1) or (T, 1)
         """
-        dt = check_positive(dt, "dt")
+        dt = check_dt(dt, "dt")
         X, squeeze = as_sequence_input(x, self.inputs)
         T = X.shape[1]
-        s = X @ self.direction  # (B, T)
-        y = fft_convolve(dt * self.kernel(dt * np.arange(T), dt), s)[..., None]
+        if not np.isfinite(dt * (T - 1)):
+            raise ValueError(f"dt={dt} with T={T} steps gives times k·dt beyond the float range")
+        with np.errstate(over="ignore"):
+            s = X @ self.direction  # (B, T)
+            L = dt * self.kernel(dt * np.arange(T), dt)
+        check_finite_result(s, "the projected input wᵀx", time_axis=1, hint="x is too large")
+        check_finite_result(L, "the grid kernel Δt·r(kΔt)", time_axis=0, hint=f"dt={dt:g} is too large")
+        try:
+            y = (_direct_convolve(L, s) if _grows(L) else fft_convolve(L, s))[..., None]
+        except NonFiniteError as exc:
+            raise NonFiniteError(f"the outputs overflow (first at time step {exc.step}): x, or the kernel of {self!r}, "
+                                 "is too large", step=exc.step) from None
         return y[0] if squeeze else y
 
 
@@ -203,10 +277,12 @@ class _Shift(LinearFunctional):
     """The delay y_k = wᵀ x_{k−τ}, computed by an exact index shift."""
 
     def __call__(self, x, dt: float = 1.0) -> np.ndarray:
-        check_positive(dt, "dt")
+        check_dt(dt, "dt")
         X, squeeze = as_sequence_input(x, self.inputs)
         tau = self.params["delay"]
-        s = X @ self.direction
+        with np.errstate(over="ignore"):
+            s = X @ self.direction
+        check_finite_result(s, "the projected input wᵀx", time_axis=1, hint="x is too large")
         y = np.zeros_like(s)
         if tau < s.shape[1]:
             y[:, tau:] = s[:, : s.shape[1] - tau]
@@ -294,7 +370,10 @@ def sum_of_exponentials(coefs, rates, *, direction=None) -> LinearFunctional:
     direction : array (d,), optional
     """
     c = as_array(coefs, "coefs", ndim=1)
-    lam = as_array(rates, "rates", shape=(c.shape[0],))
+    lam = as_array(rates, "rates", ndim=1)
+    if lam.shape != c.shape:
+        raise ValueError(f"coefs and rates must have the same length (one rate per coefficient), got coefs of "
+                         f"shape {c.shape} and rates of shape {lam.shape}")
     params = {"coefs": c.tolist(), "rates": lam.tolist()}
     return LinearFunctional("sum_of_exponentials", partial(_sum_of_exponentials_kernel, c, lam), params, direction)
 
@@ -348,7 +427,7 @@ class Teacher:
     def __call__(self, x, dt: float | None = None) -> np.ndarray:
         """The teacher's outputs; ``dt`` must be None or equal to ``rnn.dt`` (the grid is part of the
         model)."""
-        if dt is not None and check_positive(dt, "dt") != self.rnn.dt:
+        if dt is not None and check_dt(dt, "dt") != self.rnn.dt:
             raise ValueError(f"dt={dt} differs from the teacher's dt={self.rnn.dt}")
         return self.rnn(x)
 
@@ -413,9 +492,9 @@ def composite(linear: LinearFunctional, outer: str = "tanh") -> Composite:
 
 
 # ----------------------------------------------------------------------------------------------- inputs
-def sample_inputs(n: int, T: int, d: int = 1, kind: str = "gaussian", rng=None, *,
-                  scale: float = 1.0) -> np.ndarray:
-    """Random input sequences (docs/math.md §2), shape (n, T, d).
+def sample_inputs(batch: int = MISSING, T: int = MISSING, d: int = 1, kind: str = "gaussian", rng=None, *,
+                  scale: float = 1.0, **deprecated) -> np.ndarray:
+    """Random input sequences (docs/math.md §2), shape (batch, T, d).
 
     * ``gaussian``: x_k = s ξ_k, ξ_k i.i.d. N(0, I).
     * ``uniform``: x_k = s u_k, u_k i.i.d. uniform on [−1, 1]^d.
@@ -426,22 +505,33 @@ def sample_inputs(n: int, T: int, d: int = 1, kind: str = "gaussian", rng=None, 
 
     Parameters
     ----------
-    n, T, d : int
+    batch, T, d : int
+        Number of sequences, their length and the input features (each >= 1). ``n=`` is a deprecated alias of
+        ``batch`` (removed in rnnmem 0.3); positional calls ``sample_inputs(64, 100)`` are unchanged.
     kind : {"gaussian", "uniform", "gp"}
     rng : None, int or numpy.random.Generator
         Same seed, same bits.
     scale : float > 0
-        s.
+        s. Raises :class:`~rnnmem.NonFiniteError` when s·x overflows.
     """
-    n = check_int(n, "n", minimum=1)
+    batch = renamed_kwarg(deprecated, "n", "batch", batch)
+    check_no_kwargs(deprecated, "sample_inputs")
+    if batch is MISSING or T is MISSING:
+        raise TypeError(f"sample_inputs() missing required argument {'batch' if batch is MISSING else 'T'}: "
+                        "call sample_inputs(batch, T, d=1, ...)")
+    n = check_int(batch, "batch", minimum=1)
     T = check_int(T, "T", minimum=1)
     d = check_int(d, "d", minimum=1)
     check_choice(kind, "kind", INPUT_KINDS)
     s = check_positive(scale, "scale")
+    check_size(f"sample_inputs(batch={n}, T={T}, d={d})", n, T, d)
     gen = as_rng(rng)
-    if kind == "uniform":
-        return s * gen.uniform(-1.0, 1.0, size=(n, T, d))
-    x = gen.standard_normal((n, T, d))
-    if kind == "gp":
-        x = np.cumsum(x, axis=1)
-    return s * x
+    with np.errstate(over="ignore", invalid="ignore"):
+        if kind == "uniform":
+            x = s * gen.uniform(-1.0, 1.0, size=(n, T, d))
+        else:
+            x = gen.standard_normal((n, T, d))
+            if kind == "gp":
+                x = np.cumsum(x, axis=1)
+            x = s * x
+    return check_finite_result(x, "the sampled inputs", time_axis=1, hint=f"scale={s:g} is too large")

@@ -20,13 +20,21 @@ from typing import Any
 
 import numpy as np
 
+from rnnmem._model import loss_and_output_grad
 from rnnmem._validate import (
     NonFiniteError,
     as_array,
+    as_complex_array,
     as_rng,
+    check_bool,
+    check_callable,
     check_choice,
     check_int,
+    check_labels,
+    check_names,
+    check_pair,
     check_positive,
+    check_real,
 )
 from rnnmem.rnn import LOSSES
 
@@ -59,6 +67,52 @@ def _back(a: np.ndarray, like: np.ndarray) -> np.ndarray:
     return a.view(np.complex128) if np.iscomplexobj(like) else a
 
 
+def _check_step(params, grads, state_shapes: Mapping[str, tuple]) -> tuple[dict, dict]:
+    """Validate one optimiser step's arguments before any state changes: ``params`` a mapping of finite real or
+    complex arrays, ``grads`` (a mapping or an object with ``params()``) with blocks of ``params`` only, each of its
+    block's shape and kind, finite. Returns (blocks, gradients) as float64/complex128 copies."""
+    if not isinstance(params, Mapping):
+        raise TypeError(f"params must be a mapping of block names to arrays (e.g. model.params()), got "
+                        f"{type(params).__name__}")
+    if not isinstance(grads, Mapping) and not callable(getattr(grads, "params", None)):
+        raise TypeError(f"grads must be a mapping of block names to arrays (or an object with params(), such as "
+                        f"rnnmem.Gradients), got {type(grads).__name__}")
+    g_in = _as_grad_dict(grads)
+    unknown = [k for k in g_in if k not in params]
+    if unknown:
+        raise ValueError(f"grads has block(s) {unknown} that params does not have; params has {list(params)}")
+    blocks, g_out = {}, {}
+    for k, g in g_in.items():
+        theta = params[k]
+        cplx = np.iscomplexobj(theta)
+        conv = as_complex_array if cplx else as_array
+        blocks[k] = conv(theta, f"params[{k!r}]", ndim=np.ndim(theta))
+        try:
+            gk = conv(g, f"grads[{k!r}]", ndim=np.ndim(g))
+        except ValueError as exc:
+            if "NaN or inf" in str(exc):
+                raise NonFiniteError(f"grads[{k!r}] is not finite (a diverged loss; lower lr or set clip): "
+                                     f"{exc}") from None
+            raise
+        if gk.shape != blocks[k].shape:
+            raise ValueError(f"grads[{k!r}] has shape {gk.shape} but params[{k!r}] has shape {blocks[k].shape}; "
+                             "each gradient must have its block's shape")
+        prev = state_shapes.get(k)
+        if prev is not None and prev != _real(blocks[k]).shape:
+            raise ValueError(f"params[{k!r}] has shape {blocks[k].shape}, different from the previous steps of this "
+                             "optimiser; use a new optimiser for a new model")
+        g_out[k] = gk
+    return blocks, g_out
+
+
+def _check_updated(out: dict, keys) -> dict:
+    for k in keys:
+        if not np.isfinite(out[k]).all():
+            raise NonFiniteError(f"the updated params[{k!r}] is not finite (the step overflowed: params or lr too "
+                                 "large)")
+    return out
+
+
 class Adam:
     """Adam (Kingma & Ba 2015) with optional decoupled weight decay (AdamW, Loshchilov & Hutter 2019).
 
@@ -85,12 +139,7 @@ class Adam:
     def __init__(self, lr: float = 1e-3, betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0.0):
         self.lr = check_positive(lr, "lr")
-        b1, b2 = betas
-        for name, val in (("betas[0]", b1), ("betas[1]", b2)):
-            v = check_positive(val, name, strict=False)
-            if v >= 1:
-                raise ValueError(f"{name} must lie in [0, 1), got {val!r}")
-        self.betas = (float(b1), float(b2))
+        self.betas = check_pair(betas, "betas", minimum=0.0, maximum=1.0, strict_maximum=True)
         self.eps = check_positive(eps, "eps")
         self.weight_decay = check_positive(weight_decay, "weight_decay", strict=False)
         self.t = 0
@@ -101,17 +150,21 @@ class Adam:
              grads: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """One update; returns NEW arrays for the blocks in ``grads`` (inputs are not modified).
 
-        Blocks of ``params`` without a gradient are returned unchanged.
+        Blocks of ``params`` without a gradient are returned unchanged. Raises ``ValueError`` for a gradient of
+        an unknown block or of another shape than its block, :class:`~rnnmem.NonFiniteError` for a NaN/inf gradient
+        or an update that overflows (the optimiser's state is then unchanged).
         """
+        lr = check_positive(self.lr, "lr")
+        blocks, gs = _check_step(params, grads, {k: v.shape for k, v in self._m.items()})
         self.t += 1
         b1, b2 = self.betas
         c1 = 1.0 - b1 ** self.t
         c2 = 1.0 - b2 ** self.t
         out = dict(params)
-        for k, g in grads.items():
-            block = _as_block(params[k])
+        for k, g in gs.items():
+            block = blocks[k]
             theta = _real(block)
-            g = _real(_as_block(g) if np.iscomplexobj(block) else np.asarray(g, dtype=np.float64))
+            g = _real(g)
             m = self._m.get(k)
             if m is None:
                 m = np.zeros_like(theta)
@@ -124,8 +177,8 @@ class Adam:
             upd = (m / c1) / (np.sqrt(v / c2) + self.eps)
             if self.weight_decay:
                 upd = upd + self.weight_decay * theta
-            out[k] = _back(theta - self.lr * upd, block)
-        return out
+            out[k] = _back(theta - lr * upd, block)
+        return _check_updated(out, gs)
 
 
 class SGD:
@@ -147,20 +200,23 @@ class SGD:
 
     def __init__(self, lr: float = 1e-2, momentum: float = 0.0, weight_decay: float = 0.0):
         self.lr = check_positive(lr, "lr")
-        self.momentum = check_positive(momentum, "momentum", strict=False)
-        if self.momentum >= 1:
-            raise ValueError(f"momentum must lie in [0, 1), got {momentum!r}")
+        self.momentum = check_real(momentum, "momentum", minimum=0.0, maximum=1.0, strict_maximum=True)
         self.weight_decay = check_positive(weight_decay, "weight_decay", strict=False)
         self.t = 0
         self._u: dict[str, np.ndarray] = {}
 
     def step(self, params: Mapping[str, np.ndarray],
              grads: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """One update; returns NEW arrays for the blocks in ``grads`` (inputs are not modified)."""
+        """One update; returns NEW arrays for the blocks in ``grads`` (inputs are not modified).
+
+        Raises as :meth:`Adam.step` (unknown block, wrong shape, NaN/inf gradient or update).
+        """
+        lr = check_positive(self.lr, "lr")
+        blocks, gs = _check_step(params, grads, {k: _real(v).shape for k, v in self._u.items()})
         self.t += 1
         out = dict(params)
-        for k, g in grads.items():
-            theta = _as_block(params[k])
+        for k, g in gs.items():
+            theta = blocks[k]
             if self.weight_decay:
                 g = g + self.weight_decay * theta
             if self.momentum:
@@ -168,8 +224,8 @@ class SGD:
                 u = g if u is None else self.momentum * u + g
                 self._u[k] = u
                 g = u
-            out[k] = theta - self.lr * g
-        return out
+            out[k] = theta - lr * g
+        return _check_updated(out, gs)
 
 
 @dataclass
@@ -198,7 +254,8 @@ class FitResult:
         return float(h[-1]) if len(h) else float("nan")
 
     def epochs_to(self, threshold: float) -> int | None:
-        """First epoch (1-based) whose monitored loss is <= ``threshold``, or None if never."""
+        """First epoch (1-based) whose monitored loss is <= ``threshold`` (a real number), or None if never."""
+        threshold = check_real(threshold, "threshold", finite=False)
         h = self.history.get("val_loss")
         h = self.history["loss"] if h is None or len(h) == 0 else h
         hit = np.flatnonzero(np.asarray(h) <= threshold)
@@ -237,6 +294,7 @@ def fit(
     rng=None,
     progress: bool = True,
     callback: Callable[[int, Any, dict], bool | None] | None = None,
+    time_major: bool = False,
 ) -> FitResult:
     """Train ``model`` on (x, y) by minibatch gradient descent with exact BPTT gradients.
 
@@ -248,11 +306,12 @@ def fit(
     Parameters
     ----------
     model : RNN, ReparamRNN or any model of the protocol (module docstring)
-    x : array (N, T, d)
+    x : array (N, T, d), or one sequence (T, d) as ``rnn(x)`` accepts (then N = 1)
         Training inputs.
     y : array
-        Targets: (N, T, p) for ``mse``/``weighted_mse``; integer class labels (N,) for ``cross_entropy``
-        (softmax cross-entropy of the last step's outputs).
+        Targets: (N, T, p) (or (T, p) for a 2-D x) for ``mse``/``weighted_mse``, of exactly the model's output
+        shape; integer class labels (N,) in 0..p−1 (a scalar for a 2-D x) for ``cross_entropy`` (softmax
+        cross-entropy of the last step's outputs).
     epochs : int
         Maximum number of passes over the data (>= 1).
     lr : float
@@ -273,9 +332,11 @@ def fit(
     stop_loss : float, optional
         Stop as soon as the monitored loss is <= this value (``stopped="stop_loss"``).
     validation : (x_val, y_val), optional
-        Held-out data; its loss (forward pass only) is the monitored loss.
-    trainable : iterable of str, optional
-        Names of the blocks to train (default: all of ``model.params()``); the others stay fixed.
+        Held-out data, shaped as x and y (same T and p; labels in range); its loss (forward pass only) is the
+        monitored loss.
+    trainable : sequence of str, optional
+        Names of the blocks to train, e.g. ``("W", "C")`` (default: all of ``model.params()``); the others stay
+        fixed. A string is refused rather than split into letters.
     restore_best : bool
         Return the model with the lowest monitored loss instead of the last one.
     rng : None, int or Generator
@@ -286,6 +347,10 @@ def fit(
     callback : callable(epoch, model, record) -> bool, optional
         Called after every epoch with the 1-based epoch, the current model and that epoch's history record;
         returning True stops training.
+    time_major : bool
+        The 3-D arrays x, y (and the validation pair) are time-major (T, N, ·), torch's default layout
+        (``batch_first=False``); they are transposed once to rnnmem's (N, T, ·). Default False: (N, T, ·).
+        (A (T, N, d) array passed without it would silently be read as T sequences of length N.)
 
     Returns
     -------
@@ -309,32 +374,35 @@ def fit(
     epochs = check_int(epochs, "epochs", minimum=1)
     lr = check_positive(lr, "lr")
     check_choice(loss, "loss", LOSSES)
+    power = check_real(power, "power", minimum=0.0)
     for attr in ("params", "replace", "loss_and_grad"):
         if not callable(getattr(model, attr, None)):
-            raise TypeError("model must provide params(), replace(**blocks) and loss_and_grad(x, y, loss=..."
-                            "); "
+            raise TypeError("model must provide params(), replace(**blocks) and loss_and_grad(x, y, loss=...); "
                             f"{type(model).__name__} has no {attr}()")
-    X = as_array(x, "x", ndim=3)
+    time_major = check_bool(time_major, "time_major")
+    restore_best = check_bool(restore_best, "restore_best")
+    progress = check_bool(progress, "progress")
+    if callback is not None:
+        check_callable(callback, "callback", "a callable callback(epoch, model, record)")
+    X, Y = _check_data(model, x, y, loss, time_major, ("x", "y"))
     N = X.shape[0]
-    Y = _check_targets(y, "y", N, loss)
     if batch_size is None:
         batch_size = N
     batch_size = min(check_int(batch_size, "batch_size", minimum=1), N)
     if clip is not None:
         clip = check_positive(clip, "clip")
-    plateau_factor = check_positive(plateau_factor, "plateau_factor")
-    if plateau_factor >= 1:
-        raise ValueError(f"plateau_factor must lie in (0, 1), got {plateau_factor!r}")
+    plateau_factor = check_real(plateau_factor, "plateau_factor", minimum=0.0, maximum=1.0, strict_minimum=True,
+                                strict_maximum=True)
     if plateau_patience is not None:
         plateau_patience = check_int(plateau_patience, "plateau_patience", minimum=0)
-    min_lr = check_positive(min_lr, "min_lr", strict=False)
+    min_lr = check_real(min_lr, "min_lr", minimum=0.0)
     if stop_loss is not None:
-        stop_loss = check_positive(stop_loss, "stop_loss", strict=False)
+        stop_loss = check_real(stop_loss, "stop_loss", minimum=0.0)
     if validation is not None:
-        if not isinstance(validation, (tuple, list)) or len(validation) != 2:
-            raise TypeError("validation must be a pair (x_val, y_val)")
-        Xv = as_array(validation[0], "validation[0]", ndim=3)
-        Yv = _check_targets(validation[1], "validation[1]", Xv.shape[0], loss)
+        if isinstance(validation, (str, bytes)) or not isinstance(validation, (tuple, list)) or len(validation) != 2:
+            raise TypeError(f"validation must be a pair (x_val, y_val), got {type(validation).__name__}")
+        Xv, Yv = _check_data(model, validation[0], validation[1], loss, time_major,
+                             ("validation[0]", "validation[1]"))
     gen = as_rng(rng)
 
     if isinstance(optimizer, (Adam, SGD)):
@@ -345,11 +413,7 @@ def fit(
         opt = Adam(lr) if name == "adam" else SGD(lr)
 
     params = {k: np.array(_as_block(v)) for k, v in model.params().items()}
-    names = list(params) if trainable is None else list(trainable)
-    unknown = [k for k in names if k not in params]
-    if unknown:
-        raise ValueError(f"trainable names {unknown} are not parameter blocks of the model; blocks are "
-                         f"{list(params)}")
+    names = list(params) if trainable is None else list(check_names(trainable, "trainable", tuple(params)))
 
     hist: dict[str, list] = {"loss": [], "lr": [], "grad_norm": [], "seconds": []}
     if validation is not None:
@@ -373,7 +437,8 @@ def fit(
             try:
                 value, grads = model.loss_and_grad(X[idx], Y[idx], loss=loss, power=power)
             except NonFiniteError as exc:
-                raise NonFiniteError(f"training diverged at epoch {epoch}, batch {i + 1}: {exc}") from exc
+                raise NonFiniteError(f"training diverged at epoch {epoch}, batch {i + 1} (lower lr or set clip): "
+                                     f"{exc}") from exc
             g = _as_grad_dict(grads)
             g = {k: _as_block(g[k]) if np.iscomplexobj(params[k]) else np.asarray(g[k], dtype=np.float64)
                  for k in names}
@@ -428,30 +493,46 @@ def fit(
                      stopped=stopped)
 
 
-def _check_targets(y, name: str, n: int, loss: str) -> np.ndarray:
+def _check_data(model, x, y, loss: str, time_major: bool, names: tuple[str, str]):
+    """Inputs (N, T, d) and targets of exactly the model's output shape (N, T, p), or labels (N,) in 0..p−1.
+
+    A 2-D x (T, d) is one sequence (N = 1) with y (T, p) or a scalar label, as ``model(x)`` accepts it; with
+    ``time_major`` 3-D arrays are (T, N, ·).
+    """
+    xname, yname = names
+    X = as_array(x, xname, ndim=(2, 3))
+    single = X.ndim == 2
+    if single:
+        X = X[None]
+    elif time_major:
+        X = np.ascontiguousarray(X.transpose(1, 0, 2))
+    N, Tx, d = X.shape
+    d_model = getattr(model, "inputs", None)
+    if isinstance(d_model, int) and d != d_model:
+        raise ValueError(f"{xname} has {d} input feature(s) (shape {np.shape(x)}) but the model has {d_model}; "
+                         "arrays are (batch, time, features)" + (" with time_major=True: (time, batch, features)"
+                                                                 if time_major else ""))
+    p = getattr(model, "outputs", None)
     if loss == "cross_entropy":
-        labels = np.asarray(y)
-        if labels.shape != (n,) or labels.dtype.kind not in "iu":
-            raise ValueError(f"{name} must be integer class labels of shape ({n},) for loss='cross_entropy', "
-                             f"got {labels.dtype} array of shape {labels.shape}")
-        return labels.astype(np.int64, copy=True)
-    Y = as_array(y, name, ndim=3)
-    if Y.shape[0] != n:
-        raise ValueError(f"{name} has {Y.shape[0]} sequences but x has {n}; expected shape ({n}, T, p)")
-    return Y
+        if not isinstance(p, int):
+            raise TypeError(f"loss='cross_entropy' needs the model's number of outputs (model.outputs); "
+                            f"{type(model).__name__} has none")
+        Y = check_labels(y, yname, None if single else N, p).reshape(N)
+        return X, Y
+    Y = as_array(y, yname, ndim=2 if single else 3)
+    if single:
+        Y = Y[None]
+    elif time_major:
+        Y = np.ascontiguousarray(Y.transpose(1, 0, 2))
+    p = p if isinstance(p, int) else Y.shape[2]
+    if Y.shape != (N, Tx, p):
+        expected = (Tx, p) if single else ((Tx, N, p) if time_major else (N, Tx, p))
+        raise ValueError(f"{yname} has shape {np.shape(y)}, expected {expected}: the model's output shape on "
+                         f"{xname} (the same sequences and steps, p = model.outputs = {p} features)")
+    return X, Y
 
 
 def _eval_loss(model, X, Y, loss: str, power: float) -> float:
     """The loss of ``model`` on (X, Y) by a forward pass only (same definitions as ``RNN.loss_and_grad``)."""
-    yhat = model(X)
-    if loss == "cross_entropy":
-        logits = yhat[:, -1, :]
-        z = logits - logits.max(axis=1, keepdims=True)
-        logp = z - np.log(np.exp(z).sum(axis=1, keepdims=True))
-        return float(-logp[np.arange(len(Y)), Y].mean())
-    r = yhat - Y
-    if loss == "mse":
-        return float(np.mean(r * r))
-    T = r.shape[1]
-    w = (((np.arange(T) + 1.0) / (T + 1.0)) ** power)[None, :, None]
-    return float(np.sum(w * r * r) / r.size)
+    value, _ = loss_and_output_grad(np.asarray(model(X), dtype=np.float64), Y, loss, power, False)
+    return value

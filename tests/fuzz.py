@@ -138,9 +138,13 @@ def _same(a: Any, b: Any, depth: int = 0) -> bool:
     if depth > 6:
         return True
     if isinstance(a, np.ndarray) or isinstance(b, np.ndarray):
+        if not (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
+                and a.dtype == b.dtype):
+            return False
+        if a.dtype == object:  # the snapshot deep-copied the elements: compare them as objects
+            return all(_same(x, y, depth + 1) for x, y in zip(a.ravel(), b.ravel(), strict=True))
         try:
-            return (isinstance(a, np.ndarray) and isinstance(b, np.ndarray) and a.shape == b.shape
-                    and a.dtype == b.dtype and np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
+            return bool(np.array_equal(a, b, equal_nan=a.dtype.kind in "fc"))
         except TypeError:
             return a is b
     if isinstance(a, Mapping) and isinstance(b, Mapping):

@@ -4,11 +4,31 @@ from __future__ import annotations
 
 import naive
 import numpy as np
-from scipy.optimize import minimize_scalar
+
+
+def _global_min(f, lo, hi, n_grid, return_argmin=False):
+    """Global minimum of a 1-Lipschitz f on [lo, hi]: a grid of step h, then a bounded Brent refinement on
+    [ω_j − h, ω_j + h] around EVERY grid point with f(ω_j) <= min f(grid) + h. The minimiser ω* has a grid point
+    within h/2, whose value is <= f(ω*) + h/2 <= min f(grid) + h/2 (Lipschitz), so its bracket, which contains ω*,
+    is among those refined (a refinement around the best grid point alone can pick the wrong valley). With
+    ``return_argmin``, also the minimiser."""
+    from scipy.optimize import minimize_scalar
+
+    grid = np.linspace(lo, hi, n_grid)
+    vals = np.array([f(w) for w in grid])
+    h = grid[1] - grid[0]
+    k = int(np.argmin(vals))
+    best, arg = float(vals[k]), float(grid[k])
+    for j in np.flatnonzero(vals <= vals.min() + h):
+        res = minimize_scalar(f, bounds=(grid[j] - h, grid[j] + h), method="bounded", options={"xatol": 1e-13})
+        if float(res.fun) < best:
+            best, arg = float(res.fun), float(res.x)
+    return (best, arg) if return_argmin else best
 
 
 def distance_continuous(W, n_grid=4001):
-    """min_ω σ_min(W − iωI): dense grid over |ω| ≤ 2‖W‖₂ + 1, then a bounded scalar refinement around the best."""
+    """min_ω σ_min(W − iωI) over |ω| <= 2‖W‖₂ + 1 (outside, σ_min(W − iωI) >= |ω| − ‖W‖ exceeds σ_min(W)) by
+    :func:`_global_min` (σ_min(W − iωI) is 1-Lipschitz in ω)."""
     m = W.shape[0]
     if np.max(np.linalg.eigvals(W).real) >= 0:
         return 0.0
@@ -17,16 +37,12 @@ def distance_continuous(W, n_grid=4001):
     def f(w):
         return np.linalg.svd(W - 1j * w * np.eye(m), compute_uv=False)[-1]
 
-    grid = np.linspace(-R, R, n_grid)
-    vals = np.array([f(w) for w in grid])
-    k = int(np.argmin(vals))
-    h = grid[1] - grid[0]
-    res = minimize_scalar(f, bounds=(grid[k] - h, grid[k] + h), method="bounded", options={"xatol": 1e-12})
-    return float(min(res.fun, vals[k]))
+    return _global_min(f, -R, R, n_grid)
 
 
 def distance_discrete(A, n_grid=4001, return_argmin=False):
-    """min_θ σ_min(A − e^{iθ}I) by a dense grid over [−π, π] and a bounded refinement (and the minimiser θ)."""
+    """min_θ σ_min(A − e^{iθ}I) over [−π, π] by :func:`_global_min` (1-Lipschitz in θ: |d e^{iθ}/dθ| = 1), and the
+    minimiser θ with ``return_argmin``."""
     m = A.shape[0]
     if np.max(np.abs(np.linalg.eigvals(A))) >= 1:
         return (0.0, 0.0) if return_argmin else 0.0
@@ -34,17 +50,11 @@ def distance_discrete(A, n_grid=4001, return_argmin=False):
     def f(th):
         return np.linalg.svd(A - np.exp(1j * th) * np.eye(m), compute_uv=False)[-1]
 
-    grid = np.linspace(-np.pi, np.pi, n_grid)
-    vals = np.array([f(w) for w in grid])
-    k = int(np.argmin(vals))
-    h = grid[1] - grid[0]
-    res = minimize_scalar(f, bounds=(grid[k] - h, grid[k] + h), method="bounded", options={"xatol": 1e-12})
-    r, th = (float(res.fun), float(res.x)) if res.fun <= vals[k] else (float(vals[k]), float(grid[k]))
-    return (r, th) if return_argmin else r
+    return _global_min(f, -np.pi, np.pi, n_grid, return_argmin)
 
 
 def destabilizing_direction(A):
-    """The documented worst-case direction of perturbation_error: at the grid minimiser θ* of σ_min(A − e^{iθ}I),
+    """The documented worst-case direction of perturbation_error: at the minimiser θ* of σ_min(A − e^{iθ}I),
     D = −Re(u v^H) from the SVD (A − e^{iθ*}I) v = σ_min u, normalised to ‖D‖₂ = 1."""
     _, th = distance_discrete(A, return_argmin=True)
     Uu, _, Vh = np.linalg.svd(A - np.exp(1j * th) * np.eye(A.shape[0]))
@@ -128,3 +138,34 @@ def perturbation_errors(rnn, y, x, betas, samples, seed, blocks=None, norm="spec
             errs.append(err(dict(params, W=params["W"] + beta * D)))
         out.append(max(errs))
     return np.array(out)
+
+
+def perturbed_output_bound(rnn, x, beta):
+    """A bound on the rounding error of the outputs of EVERY model that perturbation_error (and the reference
+    above) evaluates at level β: each perturbed block has entries within |B| + β (a perturbation of spectral,
+    Frobenius or max-entry norm β has entries <= β; the grown worst case B(1 + β/‖B‖) too), is formed with one
+    rounding, and |σ(z)| <= |z|, |σ'| <= 1 for every activation, so the running bound of tests/naive.py on these
+    magnitudes, with a linear activation, dominates each model's own bound; tanh adds its TANH_ULP rounding."""
+    X = np.abs(np.asarray(x, dtype=float))
+    m = rnn.hidden
+    W, U, b, C = (np.abs(getattr(rnn, k)) + beta for k in "WUbC")
+    D = None if rnn.D is None else np.abs(rnn.D) + beta
+    dW, dU, db, dC = (naive.rounding(2, M) for M in (W, U, b, C))
+    a = 0.0 if rnn.cell == "elman" else 1.0
+    c = 1.0 if rnn.cell == "elman" else rnn.dt
+    B, T, d = X.shape
+    h = np.zeros((B, m))
+    Eh = np.zeros((B, m))
+    Ey = np.zeros((B, T, C.shape[0]))
+    for k in range(T):
+        xk = X[:, k]
+        z = h @ W.T + xk @ U.T + b
+        Ez = Eh @ W.T + naive.rounding(m + d + 1, z) + h @ dW.T + xk @ dU.T + db
+        sig = z
+        Esig = Ez + naive.rounding(naive.TANH_ULP, sig)
+        new = a * h + c * sig
+        Eh = a * Eh + c * Esig + naive.rounding(2, new)
+        h = new
+        y = h @ C.T + (0.0 if D is None else xk @ D.T)
+        Ey[:, k] = Eh @ C.T + naive.rounding(m + d, y) + h @ dC.T + (0.0 if D is None else xk @ naive.rounding(2, D).T)
+    return float(Ey.max())

@@ -62,3 +62,37 @@ def effective_W(w, P, name, a=1.0, b=0.5):
             else:
                 W[i, j] = -sum(P[k, i] * f[k] * P[k, j] for k in range(m))
     return W
+
+
+def adam_bound(theta0, grads, lr, b1=0.9, b2=0.999, eps=1e-8, wd=0.0):
+    """Bound on |computed − exact| of the parameters after every Adam step, for any evaluation of the formulas of
+    :func:`adam_steps` (element-wise; a running error analysis, tests/naive.py's model): the moment updates
+    m = b1 m + (1 − b1) g (which may cancel: its error is carried, not relative), v (positive terms), the bias
+    corrections 1 − b^t (a pow and a difference), the ratio m̂/(√v̂ + ε) (its error divided by √v̂ + ε >= ε), and
+    the update θ − lr(ratio + wd θ)."""
+    import naive
+
+    r = naive.rounding
+    th = np.abs(np.array(theta0, dtype=float))
+    m = np.zeros_like(th)
+    v = np.zeros_like(th)
+    Em = np.zeros_like(th)
+    Ev = np.zeros_like(th)
+    Eth = np.zeros_like(th)
+    out = []
+    for t, g in enumerate(grads, start=1):
+        g = np.abs(np.asarray(g, dtype=float))
+        Em = b1 * Em + r(3, b1 * m + (1 - b1) * g)
+        m = b1 * m + (1 - b1) * g  # magnitudes (|m| <= this)
+        Ev = b2 * Ev + r(4, b2 * v + (1 - b2) * g * g)
+        v = b2 * v + (1 - b2) * g * g
+        c1, c2 = 1 - b1**t, 1 - b2**t
+        dc1, dc2 = r(2, 1.0) / c1, r(2, 1.0) / c2  # relative errors of the bias corrections (b^t near 1: 1/c)
+        den = np.sqrt(v / c2) + eps  # >= the true √v̂ + ε up to its rounding; the ratio's denominator
+        Eden = 0.5 * np.sqrt(v / c2) * (Ev / np.maximum(v, 1e-300) + dc2) + r(3, den)
+        ratio = (m / c1) / den
+        Eratio = (Em / c1 + m / c1 * dc1) / den + ratio * Eden / den + r(4, ratio)
+        Eth = Eth * (1 + lr * wd) + lr * Eratio + r(4, th + lr * (ratio + wd * th))
+        th = th + lr * (ratio + wd * th)  # a magnitude: |θ| grows by at most this
+        out.append(Eth.copy())
+    return out

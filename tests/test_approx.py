@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import naive
 import numpy as np
 import pytest
+from gradcheck import assert_gradient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -22,6 +24,26 @@ def test_single_exponential_recovered_and_pruned():
     assert fit.residual < 1e-12
 
 
+def check_exact_recovery(fit, rates, weights, rho):
+    """A fit of an exactly representable ρ recovers its rates and weights.
+
+    Error model (a posteriori): with f(θ) the fitted function on the fit grid and f(θ*) = ρ exactly,
+    θ̂ − θ* = J⁺ (f(θ̂) − ρ) + O(‖θ̂ − θ*‖²) for the Jacobian J of f at θ̂ (any left inverse of a full-rank J), so
+    |θ̂ − θ*| <= 2 |J⁺| (|r| + rounding of r) elementwise (2 covers the second-order term). That bound must certify
+    the claim of the test, recovery to a relative 1e-6; in practice it is ~1e-12 (the solver's xtol)."""
+    t = approx.fit_grid()
+    y = rho(t)
+    assert fit.rates.size == len(rates), (fit.rates, rates)
+    E = np.exp(-np.outer(t, fit.rates))
+    r = E @ fit.weights - y
+    J = np.hstack([-(fit.weights * t[:, None]) * E, E])
+    bound = 2 * np.abs(np.linalg.pinv(J)) @ (np.abs(r) + naive.rounding(6, np.abs(E) @ np.abs(fit.weights)
+                                                                       + np.abs(y)))
+    truth = np.r_[rates, weights]
+    naive.assert_within(np.r_[fit.rates, fit.weights], truth, bound, "(rates, weights)", factor=1.0)
+    assert np.all(bound <= 1e-6 * np.abs(truth)), bound / np.abs(truth)
+
+
 @settings(max_examples=10, **SETTINGS)
 @given(l1=st.floats(0.01, 0.1), ratio=st.floats(5.0, 30.0), c1=st.floats(0.2, 2.0), c2=st.floats(-1.0, 2.0))
 def test_two_exponentials_recovered(l1, ratio, c1, c2):
@@ -29,9 +51,27 @@ def test_two_exponentials_recovered(l1, ratio, c1, c2):
     if abs(c2) < 0.05:
         c2 = 0.5
     l2 = l1 * ratio
-    fit = approx.exponential_fit(lambda t: c1 * np.exp(-l1 * t) + c2 * np.exp(-l2 * t), 2)
-    np.testing.assert_allclose(fit.rates, [l1, l2], rtol=1e-6)
-    np.testing.assert_allclose(fit.weights, [c1, c2], rtol=1e-6, atol=1e-9)
+
+    def rho(t):
+        return c1 * np.exp(-l1 * t) + c2 * np.exp(-l2 * t)
+
+    check_exact_recovery(approx.exponential_fit(rho, 2), [l1, l2], [c1, c2], rho)
+
+
+def test_recovery_check_catches_a_relative_error_of_1e_5():
+    def rho(t):
+        return 0.8 * np.exp(-0.03 * t) - 0.4 * np.exp(-0.3 * t)
+
+    fit = approx.exponential_fit(rho, 2)
+    check_exact_recovery(fit, [0.03, 0.3], [0.8, -0.4], rho)
+    for k in range(2):
+        for field in ("rates", "weights"):
+            v = getattr(fit, field).copy()
+            v[k] *= 1.00001
+            bad = approx.ExponentialFit(**{**{f: getattr(fit, f) for f in ("rates", "weights", "t", "residual",
+                                                                            "width")}, field: v})
+            with pytest.raises(AssertionError):
+                check_exact_recovery(bad, [0.03, 0.3], [0.8, -0.4], rho)
 
 
 def test_vp_beats_brute_force_one_mode():
@@ -80,9 +120,13 @@ def test_kaufman_gradient_is_exact():
     D = Phi * (lam * c)[None, :] * t[:, None]
     J = D - U @ (U.T @ D)
     g = J.T @ r
-    h = 1e-6
-    fd = np.array([(half_sq(s + h * e) - half_sq(s - h * e)) / (2 * h) for e in np.eye(3)])
-    np.testing.assert_allclose(g, fd, rtol=1e-5, atol=1e-12)
+    # f = ½ Σ r_k², r = y − Φ c: the rounding of each r_k, ~u(|y_k| + (|Φ||c|)_k), enters multiplied by |r_k| (c's own
+    # least-squares error enters at second order: r ⟂ range Φ); g = Jᵀr sums |J|ᵀ|r| with J = D − U(UᵀD)
+    f_scale = float(np.sum(np.abs(r) * (np.abs(y) + np.abs(Phi) @ np.abs(c))))
+    g_scale = float(np.max((np.abs(D) + np.abs(U) @ np.abs(U.T @ D)).T @ np.abs(r)))
+    assert_gradient(half_sq, s, g, name="Kaufman gradient", f_scale=f_scale, g_scale=g_scale)
+    with pytest.raises(AssertionError):
+        assert_gradient(half_sq, s, g * 1.00001, name="Kaufman gradient", f_scale=f_scale, g_scale=g_scale)
     assert sw.size == t.size
 
 

@@ -99,7 +99,7 @@ def test_every_variant_on_wide_models(cell, activation, variant):
     rng = np.random.default_rng(7)
     for m in (3, 40, 70):
         model = rm.RNN.random(m, 2, 3, cell=cell, activation=activation, dt=0.2, bias=0.3, feedthrough=True,
-                              sigma=0.8, rng=int(rng.integers(1 << 30)))
+                              sigma2=0.64, rng=int(rng.integers(1 << 30)))
         x = rng.normal(size=(5, 11, 2))
         _reference_check(model, x, rng.normal(size=(5, 11, 3)))
 

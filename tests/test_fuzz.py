@@ -85,7 +85,9 @@ def resolve(name: str):
 
 
 def _key(name: str):
-    """Identity of the object behind a name; a method is keyed by (class, name) so re-exports coincide."""
+    """Identity of the object behind a name; a method is keyed by (class, name) so re-exports coincide. A name may
+    carry a note after a space (``"rnnmem.memory_function (rnn)"``: a second entry of the same function)."""
+    name = name.split(" ")[0]
     parts = name.split(".")
     obj = resolve(name)
     if len(parts) >= 2:

@@ -1,5 +1,5 @@
 """Fast paths of the library against slow references: linear outputs by FFT (RNN.convolve), the baby-step
-giant-step Markov parameters, the fused Krylov kernel and the in-place GD update of the NTK module."""
+giant-step Markov parameters, the fused Krylov kernel and the gradient descent of the NTK module that uses it."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ def convolve_tolerance(model, x):
 @pytest.mark.parametrize("cell", rm.rnn.CELLS)
 @pytest.mark.parametrize(("m", "d", "p", "B", "T"), [(1, 1, 1, 1, 1), (5, 2, 3, 3, 257), (24, 1, 2, 2, 3000)])
 def test_convolve_equals_the_recurrence(cell, m, d, p, B, T):
-    model = rm.RNN.random(m, d, p, cell=cell, activation="linear", dt=0.3, sigma=0.8, bias=0.5, feedthrough=True,
+    model = rm.RNN.random(m, d, p, cell=cell, activation="linear", dt=0.3, sigma2=0.64, bias=0.5, feedthrough=True,
                           rng=m + T)
     x = np.random.default_rng(T).normal(size=(B, T, d))
     y = model(x)
@@ -45,7 +45,7 @@ def test_convolve_tolerance_catches_a_wrong_kernel(monkeypatch):
     """Mutation: Markov parameters off by a relative 1e-9 fail the error model."""
     from rnnmem import rnn as rnn_module
 
-    model = rm.RNN.random(8, 1, 1, activation="linear", sigma=0.8, bias=0.3, rng=0)
+    model = rm.RNN.random(8, 1, 1, activation="linear", sigma2=0.64, bias=0.3, rng=0)
     x = np.random.default_rng(1).normal(size=(2, 500, 1))
     real = rnn_module._markov_bsgs
     monkeypatch.setattr(rnn_module, "_markov_bsgs", lambda *a: real(*a) * (1 + 1e-9))
@@ -126,7 +126,7 @@ def _gd_reference(model, X, y, lr, steps):
 
 
 def test_ntk_gd_unchanged():
-    """ntk.gd (fused Krylov pass, in-place ∇_W update by one GEMM) against the plain formulas. Error model: O(n J ε)
+    """ntk.gd (fused Krylov pass, in-place update) against the plain formulas. Error model: O(n J ε)
     relative rounding per step, accumulated over the steps; safety factor 100."""
     n, J, N, steps = 48, 6, 10, 15
     model = ntk.init(n, 0.8, rng=0)

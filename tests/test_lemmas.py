@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 
+import naive
 import numpy as np
 import pytest
 from gradcheck import assert_gradient
@@ -52,13 +53,26 @@ def test_lyapunov_solution_solves_the_equation_and_closed_form():
 @given(seed=st.integers(0, 2**31 - 1), m=st.integers(1, 6), beta0=st.floats(0.05, 3.0), sym=st.booleans())
 def test_normal_matrices_attain_equality_in_a8(seed, m, beta0, sym):
     W = random_normal_matrix(m, beta0, np.random.default_rng(seed), symmetric=sym)
-    np.testing.assert_allclose(W @ W.T, W.T @ W, atol=1e-10)  # normal
-    assert rm.spectral_abscissa(W) == pytest.approx(-beta0, rel=1e-10)
+    # Error model: the computed Q B Qᵀ is within ‖E‖ <= γ_2m ‖|Q||B||Q|ᵀ‖_F <= γ_2m m^{3/2}‖W‖₂ of an exactly normal
+    # (symmetric) matrix with abscissa −β₀: WWᵀ − WᵀW within 4‖W‖‖E‖ (+ the products' γ_m), the abscissa within
+    # ‖E‖ (Bauer–Fike, κ = 1) + eigvals' γ_10m‖W‖; the Lyapunov solve within sep⁻¹ (γ_{4m²}(2‖W‖‖P‖ + 1) + 2‖E‖‖P‖)
+    # where sep = σ_min(I⊗Wᵀ + Wᵀ⊗I) >= 2β₀ − 2‖E‖; r = −α for a normal W, the library's r within its documented
+    # relative tol 1e-10 and the rounding of its eigenvalue tests (γ_30m ‖W‖).
+    nW = np.linalg.norm(W, 2)
+    dE = naive.rounding(2 * m, m**1.5 * nW)
+    assert np.linalg.norm(W @ W.T - W.T @ W) <= 4 * nW * dE + 2 * naive.rounding(m, np.linalg.norm(
+        np.abs(W) @ np.abs(W).T))
+    naive.assert_within(rm.spectral_abscissa(W), -beta0, dE + naive.rounding(10 * m, nW), "abscissa", factor=1.0)
     if sym:
-        np.testing.assert_allclose(W, W.T, atol=1e-12)
+        naive.assert_within(W, W.T, dE, "W − Wᵀ")
     p = np.linalg.norm(lyapunov_solution(W), 2)
-    assert p == pytest.approx(1 / (2 * beta0), rel=1e-9)
-    assert p == pytest.approx(1 / (2 * rm.distance_to_instability(W, cell="euler")), rel=1e-8)  # r = −α for normal W
+    nP = 1 / (2 * beta0)
+    sep = 2 * beta0 - 2 * dE
+    dP = (naive.rounding(4 * m * m, 2 * nW * nP + 1) + 2 * dE * nP) / sep + naive.rounding(10 * m, nP)
+    naive.assert_within(p, nP, dP, "‖P‖₂", factor=1.0)
+    r = rm.distance_to_instability(W, cell="euler")
+    dr = 1e-10 * r + naive.rounding(30 * m, nW) + dE  # |r − β₀|
+    naive.assert_within(p, 1 / (2 * r), dP + dr / (2 * r * max(r - dr, 1e-300)), "‖P‖₂ vs 1/(2r)", factor=1.0)
 
 
 def test_gramian_integral_closed_forms():
@@ -78,10 +92,37 @@ def test_gramian_integral_closed_forms():
 def test_corrected_a8_bounds_hold(A, shift):
     """1/(2 r(W)) ≤ ‖P‖₂ ≤ ∫‖e^{Wt}‖₂² dt for every Hurwitz W (lemma-a8's corrected statement)."""
     W = A - (rm.spectral_abscissa(A) + shift) * np.eye(3)
+    check_a8_bounds(W)
+
+
+def check_a8_bounds(W, factor=1.0):
+    """1/(2r) <= ‖P‖₂ <= ∫‖e^{Wt}‖₂² dt. Error model: the Simpson quadrature's error is estimated from a second step
+    size (h and h/2: the error is O(h²) at the kinks of t ↦ ‖e^{Wt}‖₂, so G(h) − G* ≈ (4/3)(G(h) − G(h/2)); 2× that
+    is taken); P is within sep⁻¹ γ_{4m²}(2‖W‖‖P‖ + 1), sep = σ_min(I⊗Wᵀ + Wᵀ⊗I) (the Lyapunov operator); the
+    library's r is an upper estimate of the distance (its bracket's top) up to the rounding of its eigenvalue
+    tests, γ_30m ‖W‖."""
+    m = W.shape[0]
+    nW = np.linalg.norm(W, 2)
+    h = min(0.01, 0.02 / max(nW, 1e-12))
+    G1, G2 = gramian_norm_bound(W, h=h), gramian_norm_bound(W, h=h / 2)
+    quad = 2 * abs(G1 - G2) + naive.rounding(10 * m, G1)
     p = np.linalg.norm(lyapunov_solution(W), 2)
-    assert p <= gramian_norm_bound(W) * (1 + 1e-6)
-    # r is attained (an upper estimate within 1e-10 relative), so 2 r p ≥ 1 up to that tolerance
-    assert 2 * rm.distance_to_instability(W, cell="euler") * p >= 1 - 1e-8
+    sep = np.linalg.svd(np.kron(np.eye(m), W.T) + np.kron(W.T, np.eye(m)), compute_uv=False)[-1]
+    dP = naive.rounding(4 * m * m, 2 * nW * p + 1) / sep + naive.rounding(10 * m, p)
+    assert p * factor <= G1 + quad + dP, ("upper", p, G1, quad, dP)
+    r = rm.distance_to_instability(W, cell="euler")
+    assert 2 * r * p * factor >= 1 - 2 * (r * dP + p * naive.rounding(30 * m, nW)) - naive.rounding(4, 1.0), \
+        ("lower", 2 * r * p)
+
+
+def test_a8_bounds_check_catches_a_relative_error_of_1e_5():
+    """Both bounds hold with equality for a normal W: ‖P‖₂ scaled by 1.00001 (or divided) must fail."""
+    W = random_normal_matrix(3, 0.7, np.random.default_rng(1))
+    check_a8_bounds(W)
+    with pytest.raises(AssertionError, match="upper"):
+        check_a8_bounds(W, factor=1.00001)
+    with pytest.raises(AssertionError, match="lower"):
+        check_a8_bounds(W, factor=1.0 / 1.00001)
 
 
 def test_random_nonnormal_hurwitz_is_hurwitz():
@@ -110,9 +151,14 @@ def test_a9_counterexample_closed_form():
        data=st.data())
 def test_a9_spectral_version_holds(W, data):
     v = data.draw(hnp.arrays(np.float64, W.shape[0], elements=st.floats(-5, 5, allow_subnormal=False)))
-    if np.linalg.norm(v) < 1e-6:
-        return
-    assert a9_ratio(W, v) <= np.linalg.norm(W, 2) * (1 + 1e-12) + 1e-300
+    if not v.any():  # the ratio is homogeneous of degree 0 in v and undefined at 0: take e_1 instead (no rejection)
+        v = np.eye(W.shape[0])[0]
+    v = v / np.abs(v).max()  # homogeneity: keeps v², v³ far from underflow for tiny v
+    m = W.shape[0]
+    nW = np.linalg.norm(W, 2)
+    # |D(v)²Wv| <= ‖v‖_∞² ‖W‖ ‖v‖ <= ‖W‖ ‖v‖³; the ratio is computed within γ_{2m+8} of itself, ‖W‖₂ within γ_10m
+    r = a9_ratio(W, v)
+    assert r <= nW + naive.rounding(10 * m, nW) + naive.rounding(2 * m + 8, r)
 
 
 def test_a9_objective_gradients():

@@ -3,9 +3,11 @@ interpolant, gradient descent (docs/math.md §7b)."""
 
 from __future__ import annotations
 
+import naive
 import naive_linear as nl
 import numpy as np
 import pytest
+from gradcheck import assert_gradient
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -23,24 +25,41 @@ def rel_err(a, b):
 
 
 # ----------------------------------------------------------------------------- lag weights
+def check_lag_weights(J, s2, nuC, nuU, eW, eU, eC, got, got_std):
+    """ρ_j² = (η_C ∂_{ν_C} + η_U ∂_{ν_U} + η_W ∂_{σ²}) [ν_C ν_U σ^{2j}]: the directional derivative of the prior
+    variance along (η_W, η_C, η_U), checked by central differences (tests/gradcheck.py, one Jacobian column per
+    lag). Error model: the prior variance ν_C ν_U s^j and the three positive terms of ρ_j² are products of at most
+    j + 3 factors (and the arguments s2 + η t round once each): within γ_{2j+8} of their values."""
+    pv = ntk.prior_variance
+    j = np.arange(J)
+    for lrs, want, name in (((eW, eU, eC), got, "ntk"), ((eW, 0.0, eC), got_std, "standard")):
+        def F(t, lrs=lrs):
+            return pv(J, s2 + lrs[0] * t[0], nuC + lrs[2] * t[0], nuU + lrs[1] * t[0])
+
+        f_err = naive.rounding(2 * j + 8, np.abs(pv(J, s2, nuC, nuU)) * 1.1)
+        assert_gradient(F, [0.0], np.asarray(want)[:, None], name=f"ρ² ({name})", f_error=f_err,
+                        g_error=naive.rounding(2 * j + 8, np.abs(want))[:, None])
+
+
 @settings(max_examples=60, **SETTINGS)
 @given(s2=pos, nuC=pos, nuU=pos, eW=st.floats(0, 2), eU=st.floats(0, 2), eC=st.floats(0, 2),
        J=st.integers(1, 25))
 def test_lag_weights_is_derivative_of_prior_variance_fd(s2, nuC, nuU, eW, eU, eC, J):
-    """ρ_j² = (η_C ∂_{ν_C} + η_U ∂_{ν_U} + η_W ∂_{σ²}) [ν_C ν_U σ^{2j}], checked by central differences."""
-    h = 1e-6
-    pv = ntk.prior_variance
-    d_C = (pv(J, s2, nuC + h, nuU) - pv(J, s2, nuC - h, nuU)) / (2 * h)
-    d_U = (pv(J, s2, nuC, nuU + h) - pv(J, s2, nuC, nuU - h)) / (2 * h)
-    d_s = (pv(J, s2 + h, nuC, nuU) - pv(J, s2 - h, nuC, nuU)) / (2 * h)
     got = ntk.lag_weights(J, s2, nuC, nuU, lr_W=eW, lr_U=eU, lr_C=eC)
-    want = eC * d_C + eU * d_U + eW * d_s
-    scale = np.maximum(np.abs(want), 1e-300)
-    # central differences of a polynomial in σ² of degree j: truncation O(h² j³ σ^{2(j-3)}), rounding O(eps/h)
-    assert np.all(np.abs(got - want) / scale < 1e-5 * (1 + np.arange(J)) ** 2)
     std = ntk.lag_weights(J, s2, nuC, nuU, "standard", lr_W=eW, lr_U=eU, lr_C=eC)
-    want_std = eC * d_C + eW * d_s
-    assert np.all(np.abs(std - want_std) / np.maximum(np.abs(want_std), 1e-300) < 1e-5 * (1 + np.arange(J)) ** 2)
+    check_lag_weights(J, s2, nuC, nuU, eW, eU, eC, got, std)
+
+
+def test_lag_weights_check_catches_a_relative_error_of_1e_5():
+    args = (12, 0.81, 1.3, 0.7, 1.5, 0.5, 0.9)
+    got = ntk.lag_weights(12, 0.81, 1.3, 0.7, lr_W=1.5, lr_U=0.5, lr_C=0.9)
+    std = ntk.lag_weights(12, 0.81, 1.3, 0.7, "standard", lr_W=1.5, lr_U=0.5, lr_C=0.9)
+    check_lag_weights(*args, got, std)
+    for k in (0, 5, 11):
+        bad = got.copy()
+        bad[k] *= 1.00001
+        with pytest.raises(AssertionError, match="ntk"):
+            check_lag_weights(*args, bad, std)
 
 
 def test_lag_weights_symbolic():
@@ -83,9 +102,33 @@ def test_lag_weights_shapes_and_special_values():
 def test_empirical_equals_finite_difference_gram(seed, n, J, par, s2, lr):
     model = ntk.init(n, s2, nu_C=1.3, nu_U=0.7, parameterization=par, rng=seed)
     G = ntk.empirical(model.to_rnn(), J, parameterization=par, lr_W=lr[0], lr_U=lr[1], lr_C=lr[2])
-    ref = nl.fd_gram(model.W, model.U, model.C, J, par, lr)
-    assert rel_err(G, ref) < 1e-7
-    assert np.allclose(G, G.T, rtol=0, atol=1e-14 * np.abs(G).max())
+    check_empirical(model, J, par, lr, G)
+
+
+def check_empirical(model, J, par, lr, G):
+    """The library's Gram matrix against the finite-difference one (naive_linear.fd_gram with its error bound).
+    Error model of the library: Krylov vectors W^b U (depth J), inner products of length n and the double sum of
+    G^W (J² terms), all sums of products without cancellation-free differences: within γ_N times the same formulas
+    on absolute values (naive_linear.gram_magnitude), N = (J + 2)(n + 2) + J²; G is symmetric up to that."""
+    n = model.W.shape[0]
+    ref, ref_err = nl.fd_gram(model.W, model.U, model.C, J, par, lr, with_error=True)
+    lib_err = naive.rounding((J + 2) * (n + 2) + J * J, nl.gram_magnitude(model.W, model.U, model.C, J, par, lr))
+    naive.assert_within(G, ref, ref_err + lib_err, "G", factor=1.0)
+    naive.assert_within(G, G.T, lib_err, "G − Gᵀ")
+
+
+def test_empirical_check_catches_a_relative_error_of_1e_5():
+    for par in ntk.PARAMETERIZATIONS:
+        model = ntk.init(5, 0.9, nu_C=1.3, nu_U=0.7, parameterization=par, rng=4)
+        lr = (0.7, 1.1, 1.4)
+        G = ntk.empirical(model.to_rnn(), 5, parameterization=par, lr_W=lr[0], lr_U=lr[1], lr_C=lr[2])
+        check_empirical(model, 5, par, lr, G)
+        for i, j in ((0, 0), (3, 1), (4, 4)):
+            bad = G.copy()
+            bad[i, j] *= 1.00001
+            bad[j, i] = bad[i, j]
+            with pytest.raises(AssertionError, match="G"):
+                check_empirical(model, 5, par, lr, bad)
 
 
 def test_empirical_blocks_lags_and_model_defaults():
@@ -158,14 +201,54 @@ def test_interpolant_is_the_weighted_min_norm_solution(seed, N, extra, s2):
     J = N + extra
     X, y, L0 = rng.standard_normal((N, J)), rng.standard_normal(N), rng.standard_normal(J)
     rho2 = ntk.lag_weights(J, s2)
-    Li = ntk.interpolant(X, y, rho2, L0)
-    assert rel_err(X @ Li, y) < 1e-9
-    assert rel_err(Li, nl.interpolant_formula(X, y, rho2, L0)) < 1e-8
+    check_interpolant(X, y, rho2, L0, ntk.interpolant(X, y, rho2, L0), rng)
+
+
+def check_interpolant(X, y, rho2, L0, Li, rng):
+    """The interpolant: X L = y, the explicit formula, and minimality of the weighted distance to L0.
+
+    Error model (M = X R^{1/2}, κ = cond(M), N×J): the library's SVD least-squares solve is backward stable, so
+    its residual is within γ_{10NJ}(‖X‖‖L‖ + ‖y − X L0‖) (no κ) and its solution within κ times that relative
+    error; the explicit formula solves the normal equations X R Xᵀ = M Mᵀ: κ² times. Minimality: for v in
+    null(X), w(L + δv) − w(L) = δ²‖v‖²_{R⁻¹} + 2δ⟨L − L*, v⟩_{R⁻¹} (+ the component of the computed v outside
+    null(X)), so w may drop by at most 2δ‖R^{-1/2}‖(‖ΔL‖‖R^{-1/2}‖‖v‖ + ‖L* − L0‖_{R⁻¹}‖Δv‖) plus its own rounding."""
+    N, J = X.shape
+    r = np.sqrt(rho2)
+    M = X * r
+    sv = np.linalg.svd(M, compute_uv=False)
+    kappa = sv[0] / sv[-1]
+    g = naive.gamma(10 * N * J)
+    rhs = np.linalg.norm(y - X @ L0) + naive.rounding(J, np.linalg.norm(np.abs(X) @ np.abs(L0)))
+    z_norm = rhs / sv[-1]  # ‖M⁺(y − X L0)‖
+    resid = g * (np.linalg.norm(X, 2) * np.linalg.norm(Li) + rhs) + naive.rounding(J + 1, np.linalg.norm(
+        np.abs(X) @ np.abs(Li)) + np.linalg.norm(y))
+    assert np.linalg.norm(X @ Li - y) <= resid, "residual"
+    dL_lib = r.max() * g * (kappa * z_norm + rhs / sv[-1]) + naive.rounding(2, np.abs(L0) + np.abs(Li))
+    dL_ref = r.max() * g * (kappa**2 * z_norm + kappa * rhs / sv[-1]) * (1 + kappa) + naive.rounding(
+        2, np.abs(L0) + np.abs(Li))
+    naive.assert_within(Li, nl.interpolant_formula(X, y, rho2, L0), dL_lib + dL_ref, "interpolant", factor=1.0)
     # any other interpolant L = Li + v (X v = 0) has a larger weighted distance to L0
     null = np.linalg.svd(X)[2][N:].T
     v = null @ rng.standard_normal(null.shape[1])
+    dv = naive.rounding(10 * J * J, np.linalg.norm(v))  # the SVD's null-space basis is orthogonal to rounding
     w = lambda L: np.sum((L - L0) ** 2 / rho2)  # noqa: E731
-    assert w(Li + 1e-3 * v) >= w(Li) * (1 - 1e-12)
+    delta = 1e-3
+    ri = 1.0 / r.min()
+    slack = 2 * delta * (ri**2 * np.linalg.norm(dL_lib) * np.linalg.norm(v) + np.sqrt(w(Li)) * ri * dv)
+    assert w(Li + delta * v) >= w(Li) - slack - naive.rounding(3 * J + 3, w(Li) + w(Li + delta * v)), "minimality"
+
+
+def test_interpolant_check_catches_a_relative_error_of_1e_5():
+    rng = np.random.default_rng(6)
+    X, y, L0 = rng.standard_normal((4, 9)), rng.standard_normal(4), rng.standard_normal(9)
+    rho2 = ntk.lag_weights(9, 0.8)
+    Li = ntk.interpolant(X, y, rho2, L0)
+    check_interpolant(X, y, rho2, L0, Li, np.random.default_rng(0))
+    for k in (0, 4, 8):
+        bad = Li.copy()
+        bad[k] += 1e-5 * np.abs(Li).max()
+        with pytest.raises(AssertionError, match="residual|interpolant"):
+            check_interpolant(X, y, rho2, L0, bad, np.random.default_rng(0))
 
 
 def test_interpolant_many_right_hand_sides_equal_one_at_a_time():

@@ -7,6 +7,7 @@ import pickle
 import naive
 import numpy as np
 import pytest
+from gradcheck import assert_gradient
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra.numpy import arrays
@@ -33,11 +34,19 @@ def _model(structure, f, *, cell="euler", activation="tanh", rng=0, D=False, m=3
 
 @pytest.mark.parametrize("name", TRANSFORMS)
 def test_transform_derivative_matches_central_differences(name):
+    """f'(w) against central differences of f (tests/gradcheck.py: f is elementwise, so its Jacobian is diagonal;
+    f and f' are each within 8 ulp); f' scaled by 1.00001 fails."""
     tf = transform(name)
     w = np.array([0.3, 0.9, 1.7, 2.5]) if name == "inverse" else np.array([-2.1, -0.4, 0.0, 0.6, 1.9])
-    h = 1e-6
-    fd = (tf(w + h) - tf(w - h)) / (2 * h)
-    np.testing.assert_allclose(tf.derivative(w), fd, rtol=1e-7, atol=1e-9)
+    d = tf.derivative(w)
+
+    def f(v):
+        return tf(v)
+
+    err, derr = naive.rounding(8, np.abs(tf(w)) * 1.1), np.diag(naive.rounding(8, np.abs(d)))
+    assert_gradient(f, w, np.diag(d), name="f'", f_error=err, g_error=derr)
+    with pytest.raises(AssertionError):
+        assert_gradient(f, w, np.diag(d * 1.00001), name="f'", f_error=err, g_error=derr)
 
 
 @pytest.mark.parametrize("name", TRANSFORMS)
@@ -58,7 +67,8 @@ def test_softplus_is_stable_for_large_arguments():
 @settings(deadline=None, max_examples=40)
 def test_gradient_ratio_of_best_is_linear_in_w(w):
     tf = best(a=2.0, b=0.3)
-    np.testing.assert_allclose(tf.gradient_ratio(w), 4.0 * np.abs(w), rtol=1e-10, atol=1e-12)
+    # |f'|/f² = 2a|w| exactly; f and f' each within 8 ulp, so the computed ratio within about 30 ulp of 4|w|
+    naive.assert_within(tf.gradient_ratio(w), 4.0 * np.abs(w), naive.rounding(30, 4.0 * np.abs(w)), "ratio", factor=1)
 
 
 @given(st.sampled_from(["exp", "softplus", "best"]), st.sampled_from(["diagonal", "symmetric"]),
@@ -69,10 +79,13 @@ def test_positive_maps_give_stable_W_for_any_raw_parameters(name, structure, w, 
     U, b, C = np.ones((5, 1)), np.zeros(5), np.ones((1, 5))
     model = ReparamRNN(w, U, b, C, P=P if structure == "symmetric" else None, f=name)
     W = model.W
-    np.testing.assert_allclose(W, effective_W(w, model.P, name), rtol=1e-12, atol=1e-12)
-    np.testing.assert_allclose(W, W.T, atol=1e-12)
+    # both sides form −Pᵀ diag(f(w)) P in floating point: each within effective_W_error of the exact matrix, which
+    # is symmetric negative semi-definite; so is the computed one up to that error (Weyl) and eigvalsh's rounding
+    dW = effective_W_error(model)
+    naive.assert_within(W, effective_W(w, model.P, name), dW, "W")
+    naive.assert_within(W, W.T, dW, "W − Wᵀ")
     eig = np.linalg.eigvalsh(W)
-    assert eig.max() <= 1e-12 * max(1.0, np.abs(eig).max())
+    assert eig.max() <= np.linalg.norm(dW) + naive.rounding(10 * 5, np.abs(eig).max())
     if structure == "diagonal":
         assert eig.max() < 0
 
@@ -84,14 +97,92 @@ def test_effective_model_matches_naive_forward(structure, name):
     x = np.random.default_rng(5).normal(size=(3, 9, 2))
     W = effective_W(model.w, model.P, name)
     y_ref, _, _ = naive.forward(W, model.U, model.b, model.C, model.D, x, "euler", "tanh", 0.7)
-    np.testing.assert_allclose(model(x), y_ref, rtol=1e-12, atol=1e-12)
+    # both form W within effective_W_error and run the recurrence within the running bound of tests/naive.py
+    dW = effective_W_error(model)
+    bound = naive.forward_bound(W, model.U, model.b, model.C, model.D, x, "euler", "tanh", 0.7, dW=dW)["y"]
+    naive.assert_within(model(x), y_ref, bound, "y")
     rnn = model.to_rnn()
     assert isinstance(rnn, rm.RNN)
-    np.testing.assert_allclose(rnn.W, W, rtol=1e-12, atol=1e-14)
+    naive.assert_within(rnn.W, W, dW, "W")
 
 
 def _loss(model, x, y, loss):
     return model.loss_and_grad(x, y, loss)[0]
+
+
+# ----------------------------------------------------------------------------- error model of the reparameterised model
+def effective_W_error(model):
+    """Bound on |W̃ − W| for W = −Pᵀ diag(f(w)) P (or −diag f(w)) formed in floating point: f(w) within 8 ulp
+    (exp, logaddexp, a rational function), then a sum of m products."""
+    fw = np.abs(model.rates)
+    dfw = naive.rounding(8, fw)
+    if model.P is None:
+        return np.diag(dfw)
+    aP = np.abs(model.P)
+    return aP.T @ (dfw[:, None] * aP) + naive.rounding(model.hidden + 1, aP.T @ (fw[:, None] * aP))
+
+
+def raw_gradient_error(model, g_eff, bound):
+    """Bounds on the raw gradients' errors from the effective model's gradient G = g_eff.W (within bound["W"]) and
+    the chain rule of rnnmem.reparam: g_w = −f'(w) ⊙ diag(P G Pᵀ), g_P = −(f(w) ⊙ P)(G + Gᵀ); U, b, C, D, x are the
+    effective model's own."""
+    G, dG = np.abs(g_eff.W), bound["W"]
+    fp, fw = np.abs(model.f.derivative(model.w)), np.abs(model.rates)
+    out = {k: bound[k] for k in ("U", "b", "C", "D", "x") if bound.get(k) is not None}
+    if model.P is None:
+        out["w"] = fp * np.diag(dG) + naive.rounding(10, fp * np.diag(G))
+        return out
+    aP = np.abs(model.P)
+    m = model.hidden
+    out["w"] = fp * np.einsum("ij,jk,ik->i", aP, dG, aP) + naive.rounding(m * m + 10, fp * np.einsum(
+        "ij,jk,ik->i", aP, G, aP))
+    out["P"] = (fw[:, None] * aP) @ (dG + dG.T) + naive.rounding(m + 10, (fw[:, None] * aP) @ (G + G.T))
+    return out
+
+
+def error_bounds(model, x, dy=None, y=None, loss=None):
+    """Round-off bounds for a check of the raw gradients by central differences: (f_error, g_error) where f is
+    sum(dy · model(x)) (``dy`` given) or the loss against ``y``; running bounds of tests/naive.py on the effective
+    RNN with W known within effective_W_error."""
+    rnn = model.to_rnn()
+    dW = effective_W_error(model)
+    args = (rnn.W, rnn.U, rnn.b, rnn.C, rnn.D, x)
+    fb = naive.forward_bound(*args, rnn.cell, rnn.activation, rnn.dt, dW=dW)
+    yhat = rnn(x)
+    if loss is None:
+        f_error = float((np.abs(dy) * fb["y"]).sum() + naive.rounding(dy.size, np.abs(dy * yhat).sum()))
+        ddy = None
+        g_eff = rnn.vjp(x, dy)
+    else:
+        f_error, ddy = naive.loss_error(yhat, fb["y"], y, loss)
+        if loss == "cross_entropy":
+            logits = yhat[:, -1]
+            pr = np.exp(logits - logits.max(axis=1, keepdims=True))
+            pr /= pr.sum(axis=1, keepdims=True)
+            pr[np.arange(len(y)), y] -= 1.0
+            dy = np.zeros_like(yhat)
+            dy[:, -1] = pr / len(y)
+        else:
+            T = yhat.shape[1]
+            w = np.ones((1, T, 1)) if loss == "mse" else (((np.arange(T) + 1.0) / (T + 1.0)) ** 2.0)[None, :, None]
+            dy = 2.0 * w * (yhat - y) / yhat.size
+        g_eff = rnn.loss_and_grad(x, y, loss)[1]
+    bound = naive.vjp_bound(*args, dy, rnn.cell, rnn.activation, rnn.dt, dW=dW, ddy=ddy)
+    return f_error, raw_gradient_error(model, g_eff, bound)
+
+
+def check_raw_gradients(model, x, y, loss, grads, keys=None):
+    """Every raw-parameter gradient (w, P, U, b, C, D) against central differences of the loss
+    (tests/gradcheck.py), with f's and the gradient's round-off from :func:`error_bounds`."""
+    f_error, g_error = error_bounds(model, x, y=y, loss=loss)
+    for key, theta in model.params().items():
+        if keys is not None and key not in keys:
+            continue
+
+        def f(v, key=key):
+            return _loss(model.replace(**{key: v}), x, y, loss)
+
+        assert_gradient(f, theta, grads[key], name=key, f_error=1.1 * f_error, g_error=g_error[key])
 
 
 @pytest.mark.parametrize("structure", ["diagonal", "symmetric"])
@@ -105,16 +196,7 @@ def test_raw_gradients_match_central_differences(structure, name):
     value, g = model.loss_and_grad(x, y, "mse")
     grads = g.params()
     assert set(grads) == set(model.params())
-    h = 1e-6
-    for key, theta in model.params().items():
-        fd = np.empty(theta.shape)
-        for idx in np.ndindex(theta.shape):
-            tp, tm = theta.copy(), theta.copy()
-            tp[idx] += h
-            tm[idx] -= h
-            fd[idx] = (_loss(model.replace(**{key: tp}), x, y, "mse")
-                       - _loss(model.replace(**{key: tm}), x, y, "mse")) / (2 * h)
-        np.testing.assert_allclose(grads[key], fd, rtol=2e-6, atol=1e-9, err_msg=f"{structure} {name} {key}")
+    check_raw_gradients(model, x, y, "mse", grads)
 
 
 @pytest.mark.parametrize("loss", ["weighted_mse", "cross_entropy"])
@@ -124,17 +206,18 @@ def test_raw_gradients_for_other_losses(loss):
     x = gen.normal(size=(4, 6, 2))
     y = np.array([0, 1, 1, 0]) if loss == "cross_entropy" else gen.normal(size=(4, 6, 2))
     _, g = model.loss_and_grad(x, y, loss)
-    h = 1e-6
-    for key in ("w", "P"):
-        theta = model.params()[key]
-        fd = np.empty(theta.shape)
-        for idx in np.ndindex(theta.shape):
-            tp, tm = theta.copy(), theta.copy()
-            tp[idx] += h
-            tm[idx] -= h
-            fd[idx] = (_loss(model.replace(**{key: tp}), x, y, loss)
-                       - _loss(model.replace(**{key: tm}), x, y, loss)) / (2 * h)
-        np.testing.assert_allclose(g.params()[key], fd, rtol=2e-6, atol=1e-9)
+    check_raw_gradients(model, x, y, loss, g.params(), keys=("w", "P"))
+
+
+@pytest.mark.parametrize("key", ["w", "P", "U", "b", "C", "D"])
+def test_raw_gradient_check_catches_a_relative_error_of_1e_5(key):
+    model = _model("symmetric", "softplus", D=True)
+    gen = np.random.default_rng(11)
+    x, y = gen.normal(size=(2, 7, 2)), gen.normal(size=(2, 7, 2))
+    grads = dict(model.loss_and_grad(x, y, "mse")[1].params())
+    grads[key] = grads[key] * 1.00001
+    with pytest.raises(AssertionError, match=f"^{key}"):
+        check_raw_gradients(model, x, y, "mse", grads, keys=(key,))
 
 
 @given(st.integers(0, 2**31 - 1), st.sampled_from(TRANSFORMS), st.sampled_from(["diagonal", "symmetric"]))
@@ -147,14 +230,16 @@ def test_vjp_chain_rule_on_random_models(seed, name, structure):
     dy = gen.normal(size=(2, 5, 2))
     g = model.vjp(x, dy).params()
     dirs = {k: gen.normal(size=v.shape) for k, v in model.params().items()}
-    h = 1e-6
 
     def val(s):
-        return float(np.sum(dy * model.replace(**{k: v + s * dirs[k] for k, v in model.params().items()})(x)))
+        return float(np.sum(dy * model.replace(**{k: v + s[0] * dirs[k] for k, v in model.params().items()})(x)))
 
-    fd = (val(h) - val(-h)) / (2 * h)
     pred = sum(float(np.sum(g[k] * dirs[k])) for k in dirs)
-    assert abs(fd - pred) <= 1e-6 * max(1.0, abs(pred))
+    # the directional derivative's round-off: Σ_k |v_k|·(the raw gradient's bound) plus the final sum of products
+    f_error, g_error = error_bounds(model, x, dy=dy)
+    g_err = sum(float(np.sum(np.abs(dirs[k]) * g_error[k])) for k in dirs) + naive.rounding(
+        sum(v.size for v in dirs.values()), sum(float(np.sum(np.abs(g[k] * dirs[k]))) for k in dirs))
+    assert_gradient(val, [0.0], [pred], name="<g, v>", f_error=1.1 * f_error, g_error=[g_err])
 
 
 def test_protocol_params_replace_and_immutability():

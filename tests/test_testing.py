@@ -1,6 +1,8 @@
 """The public Hypothesis strategies produce what they promise (and the docstring example runs)."""
 
+import naive
 import numpy as np
+import scipy.linalg as sla
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,10 +24,20 @@ def test_rnns_and_inputs_have_consistent_shapes(data):
 @given(model=stable_rnns(margin=0.2))
 def test_stable_rnns_are_hurwitz_and_euler_contractive(model):
     assert model.cell == "euler"
-    assert np.max(np.linalg.eigvals(model.W).real) <= -0.2 + 1e-12
+    # Error model: W = S − (‖S‖₂ + margin)I is formed with ‖S‖₂ within γ_10m (SVD) and one rounding per entry, so
+    # its symmetric part is within δ = γ_10m ‖S‖ + γ_2 |W| of one with λ_max <= −margin; eigvalsh adds γ_10m ‖W‖,
+    # eigvals (non-symmetric) κ_i γ_10m ‖W‖ (κ_i the eigenvalue condition numbers); Re λ <= λ_max(sym) exactly.
+    m = model.hidden
+    nW = np.linalg.norm(model.W, 2)
+    delta = naive.rounding(10 * m, nW + 0.2) + naive.rounding(2, np.linalg.norm(np.abs(model.W)))
     sym = 0.5 * (model.W + model.W.T)
-    assert np.max(np.linalg.eigvalsh(sym)) <= -0.2 + 1e-12
-    assert np.linalg.norm(np.eye(model.hidden) + model.dt * model.W, 2) < 1.0
+    assert np.max(np.linalg.eigvalsh(sym)) <= -0.2 + delta + naive.rounding(10 * m, nW)
+    lam, vl, vr = sla.eig(model.W, left=True, right=True)
+    kappa = np.linalg.norm(vl, axis=0) * np.linalg.norm(vr, axis=0) / np.abs(np.einsum("ij,ij->j", vl.conj(), vr))
+    assert np.max(lam.real) <= -0.2 + delta + kappa.max() * naive.rounding(10 * m, nW)
+    # ‖I + dt W‖₂² <= 1 − dt·margin exactly: far below 1 compared with the rounding of the norm (γ_10m)
+    assert np.linalg.norm(np.eye(m) + model.dt * model.W, 2) <= np.sqrt(1 - model.dt * 0.2) + naive.rounding(
+        10 * m, 1.0 + model.dt * nW) < 1.0
 
 
 def test_docstring_example_runs():

@@ -292,8 +292,15 @@ def run(
     progress : where a line announcing each check (with the last run's time as an estimate) goes (default:
         stderr, or ``stream`` when one is given).
 
-    Returns the results dict (name -> record) of the checks that were asked for.
-    Raises :class:`UsageError` for an unknown check name or an unusable output folder.
+    Returns
+    -------
+    dict
+        The results (name -> record) of the checks that were asked for.
+
+    Raises
+    ------
+    UsageError
+        For an unknown check name or an unusable output folder.
     """
     import matplotlib
 

@@ -129,7 +129,7 @@ def initial_model(fam: Family, m: int, seed: int, s: dict):
     """
     g = s["input_gain"]
     if fam.f is None:
-        model = rm.RNN.random(m, cell=fam.cell, activation=fam.activation, dt=s["dt"], sigma=s["sigma"], rng=seed)
+        model = rm.RNN.random(m, cell=fam.cell, activation=fam.activation, dt=s["dt"], sigma2=s["sigma"] ** 2, rng=seed)
     else:
         model = ReparamRNN.random(m, structure="diagonal", f=fam.f, cell=fam.cell, activation=fam.activation,
                                   dt=s["dt"], rates=fam.rates, rng=seed)

@@ -112,13 +112,13 @@ def make_teacher(spec: tuple):
     kind = spec[0]
     if kind == "rnn":
         _, sigma, seed, m, alpha = spec
-        t = rm.RNN.random(m, 1, 1, cell="euler", activation="tanh", dt=0.5, sigma=sigma, bias=0.2, rng=seed)
+        t = rm.RNN.random(m, 1, 1, cell="euler", activation="tanh", dt=0.5, sigma2=sigma**2, bias=0.2, rng=seed)
         if alpha is not None:
             t = t.replace(W=t.W - (rm.spectral_abscissa(t.W) - alpha) * np.eye(m))
         return t
     if kind == "cluster":
         _, a, seed, m = spec
-        return rm.RNN.random(m, 1, 1, cell="euler", activation="tanh", dt=0.5, sigma=CLUSTER_SPREAD, shift=a,
+        return rm.RNN.random(m, 1, 1, cell="euler", activation="tanh", dt=0.5, sigma2=CLUSTER_SPREAD**2, shift=a,
                              bias=0.2, rng=seed)
     if kind == "pol":
         return rm.targets.polynomial(spec[1])
@@ -147,7 +147,7 @@ def student_job(args) -> dict:
     x_test = gen.standard_normal((S["n_test"], S["T_eval"], 1))
     y = teacher_outputs(teacher, x, dt)
     y_test = teacher_outputs(teacher, x_test, dt)
-    student = rm.RNN.random(m, 1, 1, cell="euler", activation="tanh", dt=dt, sigma=0.5, bias=0.1, rng=gen)
+    student = rm.RNN.random(m, 1, 1, cell="euler", activation="tanh", dt=dt, sigma2=0.25, bias=0.1, rng=gen)
     res = rm.fit(student, x, y, epochs=S["epochs"], lr=S["lr"], batch_size=S["batch"], clip=1.0, rng=gen,
                  progress=False)
     model = res.model

@@ -94,16 +94,15 @@ def appc_rescaling(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")
     for ax, rr, title in ((axes[0], rows, "diagonal W: (W, ΛU, CΛ⁻¹)"),
                           (axes[1], crow, "control, non-diagonal W: (ΛWΛ⁻¹, ΛU, CΛ⁻¹)")):
         for i, r in enumerate(rr):
             ax.loglog(BETAS[1:], np.minimum(r["errors"][1:], 1e6), ".-", label=f"Λ no. {i} (r = {r['r']:.3g})")
-        ax.set_xlabel("β")
-        ax.set_ylabel("E(β) (capped at 1e6)")
+        ax.set_xlabel("perturbation size β")
+        ax.set_ylabel("perturbation error E(β) (capped at 1e6)")
         ax.set_title(title, fontsize=9)
-        ax.legend(fontsize=7)
-    fig.tight_layout()
+        ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fname = ctx.save_figure(fig, "appc-rescaling.png")
     details = (
         "Model: the width-4 variable-projection fit of ρ(t) = e^{−0.3t} − e^{−0.6t}/(1 + t) (shared with "

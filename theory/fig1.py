@@ -180,13 +180,17 @@ def _figure(ctx: Context, fname: str, panels: list, title: str) -> str:
 
     from rnnmem.plot import plot_perturbation
 
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2))
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 5.0), layout="constrained")
     axes = np.atleast_1d(axes)
+    keys: dict = {}
     for ax, (curves, sub) in zip(axes, panels, strict=True):
-        plot_perturbation({f"m = {m}": c for m, c in sorted(curves.items())}, ax=ax, marker=".")
+        plot_perturbation({f"m = {m}": c for m, c in sorted(curves.items())}, ax=ax, marker=".", legend="none")
         ax.set_title(sub, fontsize=9)
+        for handle, lab in zip(*ax.get_legend_handles_labels(), strict=True):  # label -> handle, union of panels
+            keys.setdefault("E off scale (above the panel's top)" if lab.startswith("E > ") else lab, handle)
+    axes[-1].legend(list(keys.values()), list(keys), loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8,
+                    borderaxespad=0.0)
     fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
     return ctx.save_figure(fig, fname)
 
 

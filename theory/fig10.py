@@ -110,7 +110,7 @@ def _memories(args):
 def _euler_memories(args):
     """The one-layer euler-cell tanh RNN of the paper's own Fig. 10 row, with amplitudes ``amps``."""
     seed, T, amps = args
-    rnn = rm.RNN.random(16, 1, 1, cell="euler", activation="tanh", dt=0.1, sigma=0.9, bias=0.3, rng=seed)
+    rnn = rm.RNN.random(16, 1, 1, cell="euler", activation="tanh", dt=0.1, sigma2=0.81, bias=0.3, rng=seed)
     return {kind: rm.memory_function(rnn, T, kind=kind, amplitudes=amps).values for kind in ("heaviside", "impulse")}
 
 

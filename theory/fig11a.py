@@ -13,7 +13,7 @@ import numpy as np
 import rnnmem as rm
 from theory import _teachers as T
 from theory._registry import Context, Control, Result, check
-from theory.p2 import layout, single_blas
+from theory.p2 import single_blas
 
 DT, M_HIDDEN = 0.1, 16
 
@@ -40,7 +40,7 @@ def _sample(ctx: Context, seed_key: int, sigma_range: tuple[float, float], n_mod
     rows = []
     for _ in range(n_models):
         sigma = float(gen.uniform(*sigma_range))
-        rnn = rm.RNN.random(M_HIDDEN, 1, 1, cell="euler", activation="tanh", dt=DT, sigma=sigma, bias=0.2, rng=gen)
+        rnn = rm.RNN.random(M_HIDDEN, 1, 1, cell="euler", activation="tanh", dt=DT, sigma2=sigma**2, bias=0.2, rng=gen)
         mf = rm.memory_function(rnn, T_steps, amplitudes=T.LINEAR_REGIME, rng=gen)
         rows.append({"sigma": sigma, "alpha": float(rm.spectral_abscissa(rnn.W)), "t": mf.t, "M": mf.values,
                      **classify(mf)})
@@ -76,7 +76,7 @@ def fig11a(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.8), layout="constrained")
     colors = {"decaying": "C0", "non-decaying": "C3", "unclassified": "0.6"}
     for r in samples[0]:
         axes[0].semilogy(r["t"], np.maximum(r["M"], 1e-17), color=colors[r["class"]], lw=0.9)
@@ -86,19 +86,21 @@ def fig11a(ctx: Context) -> Result:
     axes[0].set_xlabel("t")
     axes[0].set_ylabel("memory M(t) (Heaviside, |x| ≤ 1)")
     axes[0].set_title(f"{n_models} random tanh RNNs (seed 0), σ ∈ [0.4, 1.6]", fontsize=9)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     for r in rows:
         axes[1].scatter(r["alpha"], max(r["late_rate"], 1e-4) if r["class"] != "decaying" else r["rate"],
                         color=colors[r["class"]], s=14)
     for r in stable:
         axes[1].scatter(r["alpha"], r["rate"], marker="x", color="k", s=14)
+    for name, c in colors.items():
+        axes[1].scatter([], [], color=c, s=14, label=f"{name} (σ ∈ [0.4, 1.6], all seeds)")
     axes[1].scatter([], [], marker="x", color="k", label="control: σ ∈ [0.1, 0.5]")
     axes[1].axvline(0, color="k", lw=0.6)
     axes[1].set_yscale("log")
     axes[1].set_xlabel("spectral abscissa α(W)")
-    axes[1].set_ylabel("fitted decay rate (tail)")
-    axes[1].legend(fontsize=7)
-    layout(fig, left=0.07, right=0.98, top=0.9)
+    axes[1].set_ylabel("fitted decay rate (tail; 1e-4 if none)")
+    axes[1].set_title("decay rate against the linearisation's α(W)", fontsize=9)
+    axes[1].legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig_name = ctx.save_figure(fig, "fig11a-diverse-memories.png")
 
     summary = "; ".join(f"seed {i}: {v['n_decaying']} decaying (rates ×{v['rate_spread']:.1f}), {v['n_non_decaying']} "

@@ -15,7 +15,7 @@ import numpy as np
 from theory import _teachers as T
 from theory._registry import Context, Control, Result, check
 from theory.p1_memory import fig3_teacher_specs
-from theory.p2 import layout, single_blas
+from theory.p2 import single_blas
 
 SCALE = 2.0
 
@@ -53,7 +53,7 @@ def fig12(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.0), layout="constrained")
     for k, r in enumerate(rows):
         axes[0].semilogy(r["t"], np.maximum(r["M"], 1e-17), color=f"C{k}", lw=0.8, label=f"transformer {k}")
         axes[1].semilogy(S["widths"], r["rel_E0"], "o-", color=f"C{k}", label=f"transformer {k}")
@@ -63,12 +63,14 @@ def fig12(ctx: Context) -> Result:
     axes[0].set_ylim(1e-12, None)
     axes[0].set_xlabel("t")
     axes[0].set_ylabel("teacher memory M(t) (|x| ≤ 1)")
-    axes[0].legend(fontsize=7)
+    axes[0].set_title("teacher memories", fontsize=9)
+    axes[0].legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     axes[1].set_xlabel("student width m")
     axes[1].set_ylabel("E_m(0) / Var(y) on the test horizon")
     axes[1].set_xticks(S["widths"])
     axes[1].set_xticklabels([str(m) for m in S["widths"]])
-    axes[1].legend(fontsize=7)
+    axes[1].set_title("approximation error of the trained students", fontsize=9)
+    axes[1].legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     r0 = rows[0]
     for s in r0["students"]:
         err = np.array(s["errors"], float)
@@ -77,12 +79,13 @@ def fig12(ctx: Context) -> Result:
     for s in ctrl["students"]:
         err = np.array(s["errors"], float)
         err[~np.isfinite(err)] = np.nan
-        axes[2].loglog(T.BETAS[1:], err[1:], "k--", lw=0.6 + 0.4 * S["widths"].index(s["m"]))
-    axes[2].set_xlabel("β")
-    axes[2].set_ylabel("E_m(β) (MSE; dashed: control)")
-    axes[2].legend(fontsize=7)
+        axes[2].loglog(T.BETAS[1:], err[1:], "k--", lw=0.6 + 0.4 * S["widths"].index(s["m"]),
+                       label=f"control, m={s['m']}")
+    axes[2].set_xlabel("perturbation size β")
+    axes[2].set_ylabel("perturbation error E_m(β) (MSE)")
+    axes[2].set_title("perturbation curves (dashed: control)", fontsize=9)
+    axes[2].legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig.suptitle("[P1] Fig. 12: random causal transformer teacher vs RNN students", fontsize=9)
-    layout(fig, left=0.05, right=0.98, top=0.86, wspace=0.3)
     fig_name = ctx.save_figure(fig, "fig12-transformer-teacher.png")
 
     def line(r, lab):

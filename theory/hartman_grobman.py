@@ -106,7 +106,7 @@ def lemma_a6(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     for W, c in zip(stable, cases[:n], strict=True):
         t, M = _memory(W, 30.0 / abs(c["alpha"]), SMALL)
         axes[0].semilogy(t, M / M[0], label=f"α = {c['alpha']:.2f}: rate {c['rate']:.3f}")
@@ -115,14 +115,14 @@ def lemma_a6(ctx: Context) -> Result:
     axes[0].set_xlabel("t")
     axes[0].set_ylabel("M(t)/M(0)")
     axes[0].set_title("Hurwitz W: |x| = 1e−4 (solid), |x| = 100 (dotted, control)", fontsize=9)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     for W, c in zip(unstable, cases[n:], strict=True):
         t, M = _memory(W, 16.0 / c["alpha"], SMALL * 1e-4)
         axes[1].semilogy(t, M / M[0], label=f"α = {c['alpha']:.2f}: rate {c['rate']:.3f}")
     axes[1].set_xlabel("t")
+    axes[1].set_ylabel("M(t)/M(0)")
     axes[1].set_title("α(W) > 0: growth of the small-input memory", fontsize=9)
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
+    axes[1].legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fname = ctx.save_figure(fig, "lemma-a6.png")
     rows = "\n".join(f"| {c['kind']} | {c['alpha']:.4g} | {c['expected']:.4g} | {c['rate']:.4g} | "
                      f"{abs(c['rate'] / c['expected'] - 1):.1e} |" for c in cases)
@@ -195,7 +195,7 @@ def lemma_a7(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(6.5, 4.6), layout="constrained")
     k = np.arange(len(cases))
     ax.plot(k, [c["minus_alpha"] for c in cases], "s", label="−α(W): W + βI stops decaying here")
     ax.plot(k, [c["r"] for c in cases], "o", label="r(W): W + βD stops decaying here")
@@ -203,11 +203,11 @@ def lemma_a7(ctx: Context) -> Result:
         for key, col in (("I", "C0"), ("D", "C1")):
             ax.plot([kk, kk], [c[f"{key}_below"]["beta"], c[f"{key}_above"]["beta"]], "-", color=col, lw=4,
                     alpha=0.3)
-    ax.set_xlabel("model (0: [[−1, 4], [0, −1.5]], then random non-normal 3×3)")
-    ax.set_ylabel("β")
+    ax.set_xticks(k, ["[[−1, 4], [0, −1.5]]"] + [f"random 3×3 no. {i}" for i in range(1, len(cases))], fontsize=8)
+    ax.set_xlabel("non-normal Hurwitz W")
+    ax.set_ylabel("perturbation size β")
     ax.set_title("Lemma A.7: bars = decaying (lower end) / not decaying (upper end)", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fname = ctx.save_figure(fig, "lemma-a7.png")
     rows = "\n".join(
         f"| {i} | {c['minus_alpha']:.4g} | {c['r']:.4g} | {c['I_below']['end_over_max']:.1e} / "

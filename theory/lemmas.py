@@ -224,17 +224,17 @@ def lemma_a8(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(6.5, 4.6), layout="constrained")
     k = np.arange(len(viol))
-    ax.semilogy(k, viol, "o", label="2|α(W)| ‖P‖₂ (Lemma A.8 needs ≤ 1)")
-    ax.semilogy(k, lower, "s", label="2 r(W) ‖P‖₂ (corrected lower bound: ≥ 1)")
-    ax.semilogy(k, upper, "^", label="∫‖e^{Wt}‖² dt / ‖P‖₂ (corrected upper bound: ≥ 1)")
+    ax.semilogy(k, viol, "o", label="2|α(W)| ‖P‖₂: Lemma A.8 needs ≤ 1")
+    ax.semilogy(k, lower, "s", label="2 r(W) ‖P‖₂: corrected lower bound, ≥ 1")
+    ax.semilogy(k, upper, "^", label="∫‖e^{Wt}‖² dt / ‖P‖₂: corrected upper bound, ≥ 1")
     ax.axhline(1.0, color="k", lw=0.8)
-    ax.set_xlabel("random non-normal Hurwitz W")
-    ax.set_ylabel("ratio")
+    ax.set_xticks(k)
+    ax.set_xlabel("random non-normal Hurwitz W (index)")
+    ax.set_ylabel("ratio (1 = bound attained)")
     ax.set_title(f"Lemma A.8: [[−1,10],[0,−1]] gives ‖P‖₂ = {Pc:.2f} > 1/(2β₀) = 0.5", fontsize=9)
-    ax.legend(fontsize=7)
-    fig.tight_layout()
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fname = ctx.save_figure(fig, "lemma-a8.png")
     details = (
         "P from `scipy.linalg.solve_continuous_lyapunov`; α(W) by `rm.spectral_abscissa`, r(W) by "
@@ -338,23 +338,24 @@ def lemma_a9(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     ms = np.arange(2, 101)
     axes[0].plot(ms, [a9_ratio(*a9_counterexample(int(m))) for m in ms],
-                 label="|D(v)²Wv|₂/(M₀|v|₂³), W = −I − L, v = (1/m, …, 1)")
-    axes[0].axhline(1.0, color="r", ls="--", label="Lemma A.9's bound")
-    axes[0].set_xlabel("m")
-    axes[0].set_ylabel("ratio")
+                 label="W = −I − L, v = (1/m, …, 1)")
+    axes[0].axhline(1.0, color="r", ls="--", label="Lemma A.9's bound (ratio ≤ 1)")
+    axes[0].set_xlabel("width m")
+    axes[0].set_ylabel("|D(v)²Wv|₂ / (M₀|v|₂³)")
     axes[0].set_title(f"counterexample (Hurwitz, α = −1): {rc:.3f} at m = 50", fontsize=9)
-    axes[0].legend(fontsize=7)
     cm = list(chain)
     axes[1].semilogy(cm, [chain[m]["P"] for m in cm], "o-", label="‖P‖₂")
-    axes[1].semilogy(cm, [1 / (2 * chain[m]["r"]) for m in cm], "s--", label="1/(2 r(W))")
-    axes[1].semilogy(cm, [1 / (2 * -chain[m]["alpha"]) for m in cm], "^:", label="1/(2|α(W)|) (Lemma A.8)")
-    axes[1].set_xlabel("m")
+    axes[1].semilogy(cm, [1 / (2 * chain[m]["r"]) for m in cm], "s--", label="1/(2 r(W)): corrected lower bound")
+    axes[1].semilogy(cm, [1 / (2 * -chain[m]["alpha"]) for m in cm], "^:", label="1/(2|α(W)|): Lemma A.8's bound")
+    axes[1].set_xticks(cm)
+    axes[1].set_xlabel("width m")
+    axes[1].set_ylabel("Lyapunov solution norm ‖P‖₂ and bounds")
     axes[1].set_title("chain W = −I + 1.5N: ‖W‖₂ ≤ 2.5, α = −1, r → 0", fontsize=9)
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
+    for ax in axes:
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fname = ctx.save_figure(fig, "lemma-a9.png")
     chain_rows = "\n".join(f"| {m} | {c['normW']:.3g} | {c['alpha']:.3g} | {c['r']:.3g} | {c['r_brute']:.3g} | "
                            f"{c['P']:.3g} |" for m, c in chain.items())
@@ -442,20 +443,19 @@ def lemma_a10(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.8), layout="constrained")
     for m in sorted(mems):
         axes[0].semilogy(t, np.exp(beta0 * t) * mems[m], lw=0.9, label=f"e^(β₀t) f_m, m = {m}")
     for b in res["tails"]:
         axes[0].semilogy(t, np.exp(b * t) * f, "--", lw=0.9, label=f"e^(βt) f, β = {b / beta0:.2f} β₀")
-    axes[0].set_xlabel("t")
     axes[0].set_title(f"hump target, β₀ = 0.9 min_m −α(W_m) = {beta0:.3g}", fontsize=9)
-    axes[0].legend(fontsize=6)
     for m in sorted(pm):
-        axes[1].semilogy(t, np.exp(beta0 * t) * pm[m], lw=0.9, label=f"m = {m}")
-    axes[1].set_xlabel("t")
+        axes[1].semilogy(t, np.exp(beta0 * t) * pm[m], lw=0.9, label=f"e^(β₀t) f_m, m = {m}")
     axes[1].set_title("control: fits of (1+t)^-1.1, e^(β₀t) f_m does not → 0", fontsize=9)
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
+    for ax in axes:
+        ax.set_xlabel("t")
+        ax.set_ylabel("memory × e^(βt)")
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.15), ncol=2, frameon=False)
     fname = ctx.save_figure(fig, "lemma-a10.png")
     details = (
         "f = M(H), the memory of ρ(t) = e^{−0.3t} − e^{−0.6t}/(1 + t) (exact rate 0.3); f_m = M(Ĥ_m) = "

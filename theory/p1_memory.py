@@ -10,7 +10,7 @@ import numpy as np
 import rnnmem as rm
 from theory import _teachers as T
 from theory._registry import Context, Control, Result, check
-from theory.p2 import layout, single_blas
+from theory.p2 import single_blas
 
 # ----------------------------------------------------------------------------------------------- fig11
 FIG11_W = np.array([[1.0, 1.0], [-4.0, -3.0]])
@@ -129,23 +129,32 @@ def fig11(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
-    cmap = plt.get_cmap("tab10")
-    axes[0].scatter(X[:, 0], X[:, 1], c=[cmap(i % 10) for i in inverse], s=8, marker="s")
-    for i, (a, _k) in enumerate(zip(uniq, counts, strict=True)):
-        axes[0].scatter([], [], color=cmap(i % 10), label=f"v → ({a[0]:+.1f}, {a[1]:+.1f})")
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.0), layout="constrained")
+    # one colour per limit reached by ≥ 1 % of the inputs (the attractors the check lists); the rest, grey, are
+    # isolated grid points still near a saddle or its separatrix at t_end
+    major = [i for i, k in enumerate(counts) if k >= 0.01 * len(X)]
+    colour = {i: f"C{j}" for j, i in enumerate(major)}
+    point_colour = [colour.get(int(i), "0.75") for i in inverse]
+    axes[0].scatter(X[:, 0], X[:, 1], c=point_colour, s=8, marker="s")
+    for i in major:
+        axes[0].scatter([], [], color=colour[i], marker="s",
+                        label=f"v → ({uniq[i][0]:+.1f}, {uniq[i][1]:+.1f}): {counts[i] / len(X):.0%}")
+    rest = int(sum(k for i, k in enumerate(counts) if i not in colour))
+    if rest:
+        axes[0].scatter([], [], color="0.75", marker="s", label=f"other limits, < 1 % each (near a saddle): "
+                                                                 f"{rest / len(X):.0%}")
     axes[0].set_xlabel("x₁ (Heaviside input, U = I, b = 0)")
     axes[0].set_ylabel("x₂")
-    axes[0].set_title(f"limit of v at t = {T * dt:.0f}", fontsize=9)
-    axes[0].legend(fontsize=7, loc="upper left")
+    axes[0].set_title(f"limit of v = dh/dt at t = {T * dt:.0f}, by input x", fontsize=9)
+    axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     for i, vi in v_plot.items():
-        axes[1].plot(vi[:, 0], vi[:, 1], lw=0.6, color=cmap(inverse[i] % 10))
+        axes[1].plot(vi[:, 0], vi[:, 1], lw=0.6, color=point_colour[i])
         axes[1].plot(vi[0, 0], vi[0, 1], ".", color="k", ms=2)
     axes[1].set_xlim(-1.05, 1.05)
     axes[1].set_ylim(-1.05, 1.05)
     axes[1].set_xlabel("v₁")
     axes[1].set_ylabel("v₂")
-    axes[1].set_title("v-trajectories in the box (−1,1)²", fontsize=9)
+    axes[1].set_title("v-trajectories in the box (−1,1)² (dots: v(0+) = tanh(x))", fontsize=9)
     t = dt * np.arange(T)
     for x, style in (((0.5, 0.5), "-"), ((3.0, 0.0), "--"), ((6.0, 6.0), ":")):
         axes[2].semilogy(t, np.maximum(rm.exact_memory(rnn, T, x=np.array([x])).values, 1e-300), style,
@@ -156,8 +165,8 @@ def fig11(ctx: Context) -> Result:
     axes[2].set_ylim(1e-20, 10)
     axes[2].set_xlabel("t")
     axes[2].set_ylabel("M_x(t) = max_i |v_i(t)| / max_i |x_i|")
-    axes[2].legend(fontsize=6, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    layout(fig, left=0.05, right=0.84, top=0.9, wspace=0.3)
+    axes[2].set_title("memory per input: W (red) vs the contraction W − 2I (blue)", fontsize=9)
+    axes[2].legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig_name = ctx.save_figure(fig, "fig11-attractors.png")
 
     listing = ", ".join(f"({a[0]:+.1f}, {a[1]:+.1f}): {k / len(X):.0%}" for a, k in attractors)
@@ -252,24 +261,34 @@ def fig3(ctx: Context) -> Result:
 
     all_rows = main["rows"] + [ctrl[n]["rows"][0] for n in ctrl_specs]
     labels = [f"a={r['spec'][1]}" for r in main["rows"]] + list(ctrl_specs)
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    # small multiples: the teachers' memories in the first panel, then one panel per teacher with its students'
+    # perturbation curves coloured by width (a single panel of teachers × widths curves repeats colours)
+    ncol = 3
+    nrow = -(-(1 + len(all_rows)) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(15, 4.2 * nrow), layout="constrained", squeeze=False)
+    axes = axes.ravel()
+    wcol = {m: plt.get_cmap("viridis")(0.85 * i / max(len(S["widths"]) - 1, 1)) for i, m in enumerate(S["widths"])}
     for k, (r, lab) in enumerate(zip(all_rows, labels, strict=True)):
-        style = "-" if k < len(main["rows"]) else "--"
-        axes[0].semilogy(r["t"], np.maximum(r["M"], 1e-17), style, color=f"C{k}",
+        control = k >= len(main["rows"])
+        axes[0].semilogy(r["t"], np.maximum(r["M"], 1e-17), "--" if control else "-", color=f"C{k}",
                          label=f"{lab}: β={r['rate']:.3f} ({r['kind'][:3]}), β₀={r['beta0']:.3g}")
+        ax = axes[1 + k]
         for s in r["students"]:
             err = np.array(s["errors"], float)
             err[~np.isfinite(err)] = np.nan
-            axes[1].loglog(T.BETAS[1:], err[1:], style, color=f"C{k}", lw=0.8 + 0.3 * S["widths"].index(s["m"]))
+            ax.loglog(T.BETAS[1:], err[1:], ".-", color=wcol[s["m"]], label=f"student m = {s['m']}")
+        verdict = "control" if control else ("passes the filter" if r["passes"] else "not stably approximated")
+        ax.set_title(f"{lab} ({verdict}): β₀ = {r['beta0']:.3g}", fontsize=9, color=f"C{k}")
+        ax.set_xlabel("perturbation size β")
+        ax.set_ylabel("perturbation error E_m(β) (MSE)")
+        ax.legend(fontsize=7, loc="upper left")
+    for ax in axes[1 + len(all_rows):]:
+        ax.set_axis_off()
     axes[0].set_ylim(1e-12, None)
     axes[0].set_xlabel("t")
     axes[0].set_ylabel("teacher memory M(t) (|x| ≤ 1)")
     axes[0].set_title("teachers (dashed: controls)", fontsize=9)
-    axes[0].legend(fontsize=7, loc="upper right")
-    axes[1].set_xlabel("β")
-    axes[1].set_ylabel("perturbation error E_m(β) (MSE)")
-    axes[1].set_title(f"students m = {S['widths']} (thicker = wider; colours as left)", fontsize=9)
-    layout(fig, left=0.07, right=0.98, top=0.9)
+    axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig_name = ctx.save_figure(fig, "fig3-teacher.png")
 
     def table_row(r, lab):

@@ -202,7 +202,7 @@ def ntk_limit(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(14, 4))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.2), layout="constrained")
     for s2 in SIGMA2S:
         rows, tb = table[s2]["rows"], table[s2]
         axes[0].loglog(widths, [r["off_rms"] for r in rows], "o-", label=f"σ²={s2} (slope {tb['slope_off']:.2f})")
@@ -216,15 +216,17 @@ def ntk_limit(ctx: Context) -> Result:
         ax.loglog(ref, r0 * (ref / ref[0]) ** -0.5, "k:", label="n^{-1/2}")
         _width_axis(ax, widths)
         ax.set_xlabel("width n")
-        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(0.0, 0.35) if ax is axes[1] else (0.0, 0.5))
     axes[0].set_ylabel("rms normalised off-diagonal |G_ij|/(ρ_i ρ_j)")
+    axes[0].set_title("off-diagonal entries → 0", fontsize=9)
     axes[1].set_ylabel("rms of G_jj/k_j − 1 (k = ρ² or a wrong kernel)")
+    axes[1].set_title("diagonal → ρ_j² (controls: wrong kernels k)", fontsize=9)
     axes[2].axhline(1, color="k", lw=0.8)
     axes[2].set_xlabel("lag j")
     axes[2].set_ylabel(f"G_jj/ρ_j² at n={widths[-1]} (mean of {seeds[-1]} seeds)")
-    axes[2].legend(fontsize=7)
+    axes[2].set_title(f"diagonal per lag at the largest width n = {widths[-1]}", fontsize=9)
+    for ax in axes:
+        ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig.suptitle("[P2] empirical NTK Gram vs the derived limit diag(ρ_j²) (docs/math.md §7b)", fontsize=9)
-    layout(fig, left=0.05, top=0.88, wspace=0.28)
     fig_name = ctx.save_figure(fig, "p2-ntk-limit.png")
 
     s1 = table[1.0]
@@ -329,7 +331,7 @@ def lag_weights_check(ctx: Context) -> Result:
 
     from rnnmem.plot import plot_lag_weights
 
-    fig, ax = plt.subplots(figsize=(7.5, 4.2))
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), layout="constrained")
     plot_lag_weights(SIGMA2S, J, ax=ax, empirical=[(data[s]["empirical_mean"], data[s]["empirical_sd"])
                                                    for s in SIGMA2S])
     ax.plot(np.arange(J), _no_w_term(J, 1.0), "k:", lw=1, label="control no-W-term (σ²=1)")
@@ -337,7 +339,6 @@ def lag_weights_check(ctx: Context) -> Result:
     ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
     ax.set_title(f"derived ρ_j² (lines, docs/math.md §7b) vs empirical G_jj (n={n}, {seeds[-1]} seeds, mean ± sd)",
                  fontsize=8)
-    layout(fig, left=0.1, right=0.72, top=0.9)
     fig_name = ctx.save_figure(fig, "p2-lag-weights.png")
     summary = "max |mean G_jj/ρ_j² − 1| = " + ", ".join(f"{data[s]['max_rel_dev_of_mean']:.3f}" for s in SIGMA2S) \
         + " (max |z| " + ", ".join(f"{data[s]['max_abs_z']:.1f}" for s in SIGMA2S) \
@@ -457,20 +458,21 @@ def dynamics(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2))
+    fig, axes = plt.subplots(1, 3, figsize=(15, 5.0), layout="constrained")
     t = np.arange(steps + 1)
-    for k, n in enumerate(widths):
+    shown = sorted({widths[0], widths[-1]})  # the narrowest and the widest run; (c) has every width
+    for k, n in enumerate(shown):
         r0 = per_n[n][0]
         axes[0].semilogy(t, r0["rnn_test"], "-", color=f"C{k}", label=f"RNN n={n}")
-        axes[0].semilogy(t, r0["rho2"]["test"], "--", color=f"C{k}", lw=0.8)
+        axes[0].semilogy(t, r0["rho2"]["test"], "--", color=f"C{k}", lw=1, label=f"SCNN (ρ²), same L(0) as n={n}")
         axes[1].plot(r0["rnn_L"] - r0["L0"], "o-", ms=3, color=f"C{k}", label=f"RNN n={n}")
-        axes[1].plot(r0["rho2"]["L"] - r0["L0"], "k--", lw=0.8)
+        axes[1].plot(r0["rho2"]["L"] - r0["L0"], "--", color=f"C{k}", lw=1, label=f"SCNN (ρ²), same L(0) as n={n}")
     axes[0].set_xlabel("GD step")
-    axes[0].set_ylabel("test mse (RNN solid, SCNN dashed)")
-    axes[0].legend(fontsize=7)
+    axes[0].set_ylabel("test mse")
+    axes[0].set_title("test loss during gradient descent (seed 0)", fontsize=9)
     axes[1].set_xlabel("lag j")
-    axes[1].set_ylabel("learned L_j − L_j(0) (SCNN dashed)")
-    axes[1].legend(fontsize=7)
+    axes[1].set_ylabel("learned L_j − L_j(0) after the last step")
+    axes[1].set_title("learned impulse response (seed 0)", fontsize=9)
     axes[2].loglog(widths, gapmax, "o-", label=f"ρ²: max_t gap (slope {slope:.2f})")
     axes[2].loglog(widths, gap, "s-", label="ρ²: final gap")
     for name, mk in (("uniform", "x--"), ("no-W-term", "d:")):
@@ -480,8 +482,10 @@ def dynamics(ctx: Context) -> Result:
     _width_axis(axes[2], widths)
     axes[2].set_xlabel("width n")
     axes[2].set_ylabel("‖L_RNN − L_SCNN‖ / ‖L_SCNN(T) − L(0)‖")
-    axes[2].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    layout(fig, left=0.06, right=0.83, wspace=0.38)
+    axes[2].set_title("RNN − SCNN gap against the width (all seeds)", fontsize=9)
+    for ax in axes:
+        ax.legend(fontsize=7, ncol=2 if ax is axes[2] else 1, loc="upper center", bbox_to_anchor=(0.5, -0.16),
+                  frameon=False)
     fig_name = ctx.save_figure(fig, "p2-dynamics.png")
     summary = "impulse-response gap " + ", ".join(f"{g:.3f}" for g in gapmax) + f" at n = {widths} (slope {slope:.2f})"
     csum = {name: "gap " + ", ".join(f"{g:.2f}" for g in stats[name]["gap_max"])
@@ -622,14 +626,14 @@ def implicit_bias(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.0), layout="constrained")
     axes[0].stem(np.arange(J), teacher, linefmt="k-", markerfmt="ko", basefmt=" ", label="teacher")
     for k, s2 in enumerate(SIGMA2S):
         axes[0].plot(np.arange(J), recov[s2]["mean_L"], "o-", ms=3, color=f"C{k}", label=f"σ²={s2}")
     axes[0].plot(np.arange(J), c["recovery"][1.0]["mean_L"], "k:", label="control: unweighted (any σ²)")
     axes[0].set_xlabel("lag j")
     axes[0].set_ylabel(f"mean learned L_j (N={N}, {len(data_seeds)} data draws)")
-    axes[0].legend(fontsize=7)
+    axes[0].set_title("infinite width: the interpolant from L(0) = 0, per σ²", fontsize=9)
     r_big = [r for r in rnn_runs if r["n"] == widths[-1]][0]
     Xb, yb, _, _ = _teacher_problem(r_big["data_seed"], J, N, 1, teacher)
     rho2 = ntk.lag_weights(J, s2_rnn)
@@ -640,9 +644,10 @@ def implicit_bias(ctx: Context) -> Result:
         if r is r_big or k == 0:
             axes[1].plot(r["L"] - r["L0"], "o-", ms=3, color=f"C{k}", label=f"RNN n={n} − L(0)")
     axes[1].set_xlabel("lag j")
+    axes[1].set_ylabel("L_j − L_j(0)")
     axes[1].set_title(f"RNN (σ²={s2_rnn}) vs the weighted and unweighted min-norm interpolants", fontsize=9)
-    axes[1].legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-    layout(fig, left=0.06, right=0.8, top=0.9)
+    for ax in axes:
+        ax.legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig_name = ctx.save_figure(fig, "p2-implicit-bias.png")
     summary = ("long tap (lag 18) recovered " + ", ".join(f"{recov[s]['long']:.3f}" for s in SIGMA2S)
                + f" for σ² = {', '.join(map(str, SIGMA2S))}; SCNN−interpolant ≤ {max(scnn_err.values()):.1e}; "
@@ -783,7 +788,7 @@ def bias_variance(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(12, 4.2))
+    fig, axes = plt.subplots(1, 2, figsize=(12, 5.0), layout="constrained")
     for k, tau in enumerate(taus):
         q25, q75 = np.quantile(syn[tau]["zero_all"], [0.25, 0.75], axis=0)
         axes[0].semilogy(grid, syn[tau]["zero"], "o-", ms=3, color=f"C{k}",
@@ -794,7 +799,8 @@ def bias_variance(ctx: Context) -> Result:
     axes[0].set_xlabel("σ²")
     axes[0].set_ylabel("test mse (median; dotted: random NNGP init)")
     axes[0].set_title(f"teachers L*_j ∝ e^(−j/τ), J={J}, N={N}", fontsize=9)
-    axes[0].legend(fontsize=7)
+    axes[0].plot([], [], ":", color="0.4", lw=1, label="random NNGP initial function")
+    axes[0].legend(fontsize=7, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     axes[1].semilogy(grid, rs["zero"], "o-", ms=3, label=f"sunspots, L(0)=0 (best σ²={rs['best_zero']:g})")
     axes[1].fill_between(grid, rs["q25"], rs["q75"], alpha=0.2)
     axes[1].semilogy(grid, rs["nngp"], ":", label=f"sunspots, NNGP init (best σ²={rs['best_nngp']:g})")
@@ -804,8 +810,7 @@ def bias_variance(ctx: Context) -> Result:
     axes[1].set_xlabel("σ²")
     axes[1].set_ylabel("one-step forecast test mse (standardised)")
     axes[1].set_title(f"yearly sunspots, {Jr} lags, {Nr} training windows (not judged)", fontsize=9)
-    axes[1].legend(fontsize=7)
-    layout(fig, left=0.07, right=0.98, top=0.9)
+    axes[1].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fig_name = ctx.save_figure(fig, "p2-bias-variance.png")
     passed = all(per_group)
     summary = (f"best σ² {bz} for teacher memory τ = {[int(t) for t in taus]} (NNGP init {br}); criterion in "

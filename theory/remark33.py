@@ -96,7 +96,7 @@ def remark33(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     for r in rows:
         axes[0].loglog(t[1:], np.maximum(r["M"][1:], 1e-300), color="C0" if r["activation"] == "tanh" else "C1",
                        lw=0.8, alpha=0.7)
@@ -107,12 +107,11 @@ def remark33(ctx: Context) -> Result:
     axes[0].set_xlabel("t")
     axes[0].set_ylabel("M(t), |x| ≤ 10")
     axes[0].set_title("Remark 3.3: counterexample and the dissipative sufficient condition", fontsize=9)
-    axes[0].legend(fontsize=7)
+    axes[0].legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     axes[1].loglog(mf1.t[1:], mf1.t[1:] * mf1.values[1:])
     axes[1].set_xlabel("t")
     axes[1].set_ylabel("t · M(t)")
     axes[1].set_title("dh/dt = tanh(−h + x), |x| ≤ 1e3: M(t) ~ 1/t", fontsize=9)
-    fig.tight_layout()
     fname = ctx.save_figure(fig, "remark33.png")
     table = "\n".join(f"| {r['seed']} | {r['activation']} | {r['alpha']:.3g} | {r['sym_max']:.3g} | "
                       f"{r['ratio']:.1e} |" for r in rows)

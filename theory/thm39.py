@@ -80,7 +80,7 @@ def thm39_mechanism(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, ax = plt.subplots(figsize=(6.5, 4))
+    fig, ax = plt.subplots(figsize=(6.5, 4.8), layout="constrained")
     ms = [row["m"] for row in rows]
     ax.semilogy(ms, [row["minus_alpha"] for row in rows], "s-", label="−α(W_m)")
     ax.semilogy(ms, [row["r"] for row in rows], "o-", label="r(W_m) (distance to instability)")
@@ -90,11 +90,11 @@ def thm39_mechanism(ctx: Context) -> Result:
         hi = np.array([min(row[key][1], 10.0) for row in rows])
         mid = np.sqrt(lo * hi)
         ax.errorbar(np.array(ms) + off, mid, yerr=[mid - lo, hi - mid], fmt="none", ecolor=col, capsize=3, label=lab)
+    ax.set_xticks(ms)
     ax.set_xlabel("width m of the chain W_m = −I + 1.5N")
-    ax.set_ylabel("β")
+    ax.set_ylabel("perturbation size β")
     ax.set_title("Thm. 3.9 mechanism: the blow-up follows r(W_m), not −α(W_m)", fontsize=9)
-    ax.legend(fontsize=7, loc="lower left")
-    fig.tight_layout()
+    ax.legend(fontsize=7, ncol=2, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fname = ctx.save_figure(fig, "thm39-mechanism.png")
     table = ["| m | E_m(0) | −α(W_m) | r(W_m) | ω* | blow-up of sup E_m (lo, hi] | library's sampled (lo, hi] | "
              "tracks r |", "|---|---|---|---|---|---|---|---|"]
@@ -215,7 +215,7 @@ def thm39_bound(ctx: Context) -> Result:
 
     import matplotlib.pyplot as plt
 
-    fig, axes = plt.subplots(1, 2, figsize=(11, 4))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.6), layout="constrained")
     b = betas[-1]
     for m, v in ev["mems"].items():
         axes[0].semilogy(t, np.exp(b * t) * v, label=f"m = {m}")
@@ -223,13 +223,13 @@ def thm39_bound(ctx: Context) -> Result:
     axes[0].set_xlabel("t")
     axes[0].set_ylabel("e^(βt) M(t)")
     axes[0].set_title(f"β = 0.95 β₀ = {b:.3g} (β₀ = min_m r(W_m))", fontsize=9)
-    axes[0].legend(fontsize=7)
     for m, v in pev["mems"].items():
         axes[1].semilogy(t, np.exp(b * t) * v, label=f"m = {m}")
     axes[1].set_xlabel("t")
+    axes[1].set_ylabel("e^(βt) M(t)")
     axes[1].set_title("control: fits of (1+t)^-1.1, same β", fontsize=9)
-    axes[1].legend(fontsize=7)
-    fig.tight_layout()
+    for ax in axes:
+        ax.legend(fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.16), frameon=False)
     fname = ctx.save_figure(fig, "thm39-bound.png")
     rows = "\n".join(f"| {f} β₀ = {bb:.3g} | {ev['C'][bb]:.3g} | {ev['C_target'][bb]:.3g} | {ev['tail'][bb]:.1e} | "
                      f"{pev['tail'][bb]:.1e} |" for f, bb in zip(fracs, betas, strict=True))

@@ -325,7 +325,7 @@ PLOT_ENTRY_POINTS: list[EntryPoint] = [
                {"sigma2s": either(bad_numbers(), bad_arrays((2,))), "lags": bad_lags(), "nu_C": bad_numbers(),
                 "nu_U": bad_numbers(), "parameterization": bad_names(ntk.PARAMETERIZATIONS),
                 "empirical": st.sampled_from([[None], 3, "x", [(np.ones(2), np.ones(2))] * 2]),
-                "logy": bad_flags()}, seconds=30.0),
+                "logy": bad_flags()}, names={"sigma2s": ("sigma2",)}, seconds=30.0),
     EntryPoint("rnnmem.plot.plot_gram", _plotted(plot.plot_gram),
                lambda: dict(G=np.eye(3) + 0.1, normalize=True),
                {"G": either(bad_arrays((3, 3)), st.just(np.zeros((3, 3)))), "normalize": bad_flags()},
@@ -334,7 +334,7 @@ PLOT_ENTRY_POINTS: list[EntryPoint] = [
                lambda: dict(curves=[np.linspace(1, 0, 5)], labels=["a"], errors=[np.full(5, 0.1)]),
                {"curves": either(bad_arrays((1, 5)), bad_models()),
                 "labels": st.sampled_from([[], ["a", "b"], "ab", 3, [None]]),
-                "errors": either(bad_arrays((1, 5)), st.just([]))}, seconds=30.0),
+                "errors": either(bad_arrays((1, 5)), st.just([]))}, names={"curves": ("errors",)}, seconds=30.0),
     EntryPoint("rnnmem.plot.plot_memory", _plotted(plot.plot_memory),
                lambda: dict(mf_or_list=Same(rm.memory_function(_TANH, 20)), logy=True, labels=["a"], fits=False),
                {"mf_or_list": bad_models(), "logy": bad_flags(), "labels": st.sampled_from([[], ["a", "b"], "ab", 3]),
@@ -342,31 +342,20 @@ PLOT_ENTRY_POINTS: list[EntryPoint] = [
                seconds=30.0),
 ]
 
-#: rnnmem.plot arguments that break the contract today, with the reason. They are left out of ENTRY_POINTS (so the
-#: suite passes) and run by tests/test_hardening_analysis.py::test_plot_pending_arguments_break_the_contract
-#: (xfail): when plot.py validates them, that test XPASSes and the entry here can go.
+#: rnnmem.plot arguments that break the contract today (measured against plot.py as merged on 2 Dec), with the
+#: reason. They are left out of ENTRY_POINTS (so the suite passes) and run by
+#: tests/test_hardening_analysis.py::test_plot_pending_arguments_break_the_contract (xfail): when plot.py
+#: validates them, that test XPASSes and the entry here can go.
 PLOT_PENDING: dict[str, dict[str, str]] = {
     "rnnmem.plot.plot_perturbation": {
-        "curves": "a non-curve raises TypeError without naming `curves`; None raises a bare 'not iterable'",
-        "labels": "an int raises 'has no len()' without naming `labels`",
-        "ymax": "not validated: NaN/inf/strings/None reach matplotlib (set_ylim errors that do not name `ymax`)",
-    },
-    "rnnmem.plot.plot_lag_weights": {
-        "sigma2s": "not validated as a sequence: None/3.0 give 'not iterable', bad entries raise naming `sigma2`",
-        "empirical": "not validated: [None] gives IndexError, 3 or 'x' give errors that do not name `empirical`",
-    },
-    "rnnmem.plot.plot_gram": {
-        "G": "not validated: None/strings/1-D/non-square arrays give numpy or matplotlib errors not naming `G`",
-    },
-    "rnnmem.plot.plot_memory_capacity": {
-        "curves": "not validated: None/strings/objects give errors that do not name `curves`",
-        "labels": "fewer labels than curves: IndexError (issue 12, case 21)",
-        "errors": "fewer errors than curves: IndexError (issue 12, case 21); bad entries give matplotlib errors",
+        "curves": "a non-curve raises TypeError 'plot_perturbation needs a PerturbationCurve, ...' that does not "
+                  "name the argument `curves`",
     },
     "rnnmem.plot.plot_memory": {
-        "mf_or_list": "a non-MemoryFunction raises TypeError without naming `mf_or_list`",
-        "labels": "an int raises 'has no len()' without naming `labels`",
-        "exact": "not validated: an int, a string or a callable returning the wrong shape",
+        "mf_or_list": "a non-MemoryFunction raises TypeError 'plot_memory needs a MemoryFunction ...' that does not "
+                      "name the argument `mf_or_list`",
+        "exact": "a callable returning the wrong shape reaches matplotlib ('x and y must have same first "
+                 "dimension', not naming `exact`)",
     },
 }
 

@@ -91,6 +91,9 @@ class ExponentialFit:
                 v.flags.writeable = False
             object.__setattr__(self, name, v)
 
+    def __reduce__(self):  # rebuild through __init__, so the arrays come back read-only
+        return (type(self), (self.rates, self.weights, self.t, self.residual, self.width, dict(self.info)))
+
     def __call__(self, t) -> np.ndarray:
         """ρ̂(t) = Σ_i c_i e^{−λ_i t} at the times ``t`` (real numbers, any shape; a float for a scalar ``t``).
 

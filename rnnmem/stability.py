@@ -159,7 +159,7 @@ def spectral_radius(A) -> float:
     Examples
     --------
     >>> import numpy as np, rnnmem as rm
-    >>> rm.spectral_radius(np.array([[0.0, 2.0], [-2.0, 0.0]]))
+    >>> round(rm.spectral_radius(np.array([[0.0, 2.0], [-2.0, 0.0]])), 12)
     2.0
     """
     if _is_model(A):

@@ -551,7 +551,7 @@ def test_bad_inputs_raise_naming_the_argument():
         model.loss_and_grad(np.zeros((2, 5, 2)), np.zeros((2, 5, 1)), loss="l1")
     with pytest.raises(ValueError, match=r"labels must lie in 0..0"):
         model.loss_and_grad(np.zeros((2, 5, 2)), np.array([0, 1]), loss="cross_entropy")
-    with pytest.raises(ValueError, match="integer labels of shape"):
+    with pytest.raises(TypeError, match="integer class labels of shape"):
         model.loss_and_grad(np.zeros((2, 5, 2)), np.array([0.0, 0.0]), loss="cross_entropy")
     with pytest.raises(ValueError, match="markov\\(\\) needs activation='linear'"):
         model.markov(3)

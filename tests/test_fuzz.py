@@ -78,10 +78,6 @@ def resolve(name: str):
             obj = importlib.import_module(".".join(parts[:i]))
         except ImportError:
             continue
-        if i == len(parts) and i > 1:  # a function re-exported under its own module's name (``rnnmem.sweep``)
-            shadow = getattr(importlib.import_module(".".join(parts[:-1])), parts[-1], obj)
-            if not inspect.ismodule(shadow):
-                return shadow
         for attr in parts[i:]:
             obj = inspect.getattr_static(obj, attr) if inspect.isclass(obj) else getattr(obj, attr)
         return obj

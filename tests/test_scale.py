@@ -90,9 +90,17 @@ def fake(monkeypatch):
     return calls
 
 
+NO_DASK = "dask.distributed is not installed (the optional dask extra): the Dask part is skipped"
+
+
 @pytest.fixture(scope="module")
 def dask_client():
-    distributed = pytest.importorskip("dask.distributed")
+    """A 2-worker LocalCluster's client, or None without the dask extra (the tests then skip their Dask part)."""
+    try:
+        import dask.distributed as distributed
+    except ImportError:
+        yield None
+        return
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = distributed.Client(cluster)
     yield client
@@ -118,30 +126,47 @@ def _records(out: Path) -> dict:
 
 
 # ------------------------------------------------------------------------------------------- runner + executors
-def test_workers_and_local_cluster_give_the_in_process_records(tmp_path, fake, capsys):
-    assert _runner.main(["--quick", "--out", str(tmp_path / "serial")]) == 2  # squares FAIL, broken ERROR
-    assert _runner.main(["--quick", "--out", str(tmp_path / "workers"), "--workers", "2"]) == 2
-    assert _runner.main(["--quick", "--out", str(tmp_path / "dask"), "--dask", "local:2"]) == 2
-    serial = _records(tmp_path / "serial")
+def _serial_records(out: Path) -> dict:
+    assert _runner.main(["--quick", "--out", str(out)]) == 2  # squares FAIL, broken ERROR
+    serial = _records(out)
     assert {n: r["status"] for n, r in serial.items()} == {"sums": "PASS", "squares": "FAIL", "broken": "ERROR"}
+    return serial
+
+
+def test_workers_give_the_in_process_records(tmp_path, fake, capsys):
+    serial = _serial_records(tmp_path / "serial")
+    assert _runner.main(["--quick", "--out", str(tmp_path / "workers"), "--workers", "2"]) == 2
     assert _records(tmp_path / "workers") == serial
-    assert _records(tmp_path / "dask") == serial
     # a worker's exception is an ERROR whose record carries the worker's traceback
     details = json.loads((tmp_path / "workers" / "results.json").read_text())["broken"]["details"]
+    assert "ValueError: cell 99 is broken" in details and "_maybe_fail" in details
+
+
+def test_local_cluster_gives_the_in_process_records(tmp_path, fake, capsys):
+    pytest.importorskip("dask.distributed", reason=NO_DASK)
+    serial = _serial_records(tmp_path / "serial")
+    assert _runner.main(["--quick", "--out", str(tmp_path / "dask"), "--dask", "local:2"]) == 2
+    assert _records(tmp_path / "dask") == serial
+    details = json.loads((tmp_path / "dask" / "results.json").read_text())["broken"]["details"]
     assert "ValueError: cell 99 is broken" in details and "_maybe_fail" in details
 
 
 def test_real_checks_match_in_process(tmp_path, pool, dask_client):
     """Two quick real checks whose loops use ctx.map: same states, key figures and data on every executor."""
     names = ["mc-exact-vs-sampled", "fig10-impulse-vs-heaviside"]
+    executors = {"serial": None, "pool": pool}
+    if dask_client is not None:
+        executors["dask"] = dask_client.get_executor()
     runs = {}
-    for label, ex in (("serial", None), ("pool", pool), ("dask", dask_client.get_executor())):
+    for label, ex in executors.items():
         _registry.clear_memo()
         runs[label] = theory.run(names, quick=True, out=tmp_path / label, executor=ex, stream=sys.stderr)
-    for label in ("pool", "dask"):
+    for label in list(executors)[1:]:
         for n in names:
             a, b = runs["serial"][n], runs[label][n]
             assert (a["status"], a["summary"], a["data"]) == (b["status"], b["summary"], b["data"]), (label, n)
+    if dask_client is None:
+        pytest.skip(NO_DASK + " (in-process and process-pool records compared)")
 
 
 _KILL_SCRIPT = """
@@ -372,11 +397,14 @@ def test_sweep_on_any_executor_gives_the_same_bits(pool, dask_client):
     with ThreadPoolExecutor(3) as threads:
         runs = {"threads": rm.sweep(_perturbation, GRID, executor=threads, progress=False)}
     runs["processes"] = rm.sweep(_perturbation, GRID, executor=pool, progress=False)
-    runs["dask"] = rm.sweep(_perturbation, GRID, executor=dask_client, progress=False)  # a Client works too
-    runs["dask-lambda"] = rm.sweep(lambda width, seed, beta: _perturbation(width, seed, beta), GRID,
-                                   executor=dask_client.get_executor(), progress=False)  # by value
+    if dask_client is not None:
+        runs["dask"] = rm.sweep(_perturbation, GRID, executor=dask_client, progress=False)  # a Client works too
+        runs["dask-lambda"] = rm.sweep(lambda width, seed, beta: _perturbation(width, seed, beta), GRID,
+                                       executor=dask_client.get_executor(), progress=False)  # by value
     for label, res in runs.items():
         assert res.array().tobytes() == ref.array().tobytes(), label
+    if dask_client is None:
+        pytest.skip(NO_DASK + " (threads and process pool compared)")
 
 
 def test_sweep_resumes_after_an_interruption(tmp_path):

@@ -285,7 +285,7 @@ def run(
     out : output folder.
     seed : base seed of every check's randomness.
     executor : any ``concurrent.futures.Executor`` for the checks' heavy loops (``Context.map``): a spawn
-        ``ProcessPoolExecutor``, a Dask client's ``get_executor()``...
+        ``ProcessPoolExecutor``, a ``ThreadPoolExecutor``, a Dask client or its ``get_executor()``...
     resume : reuse the records of checks already finished in ``out`` with the same size, seed and expected state
         (ERRORs are always rerun). Records of checks not run now are always kept.
     stream : where the verdict lines go (default: stdout).
@@ -381,15 +381,16 @@ def process_pool(workers: int):
 def dask_client(address: str):
     """A ``dask.distributed.Client``: ``"local"`` / ``"local:N"`` starts a LocalCluster of N single-threaded worker
     processes (default: one per CPU), any other address connects to a running scheduler."""
+    local = address == "local" or address.startswith("local:")
+    n = address.partition(":")[2] if local else ""
+    if local and address != "local" and not (n.isdigit() and int(n) > 0):  # reported with or without dask
+        raise UsageError(f"--dask {address}: expected local or local:N with N a positive worker count")
     try:
         from dask.distributed import Client, LocalCluster
     except ImportError as exc:
         raise UsageError("--dask needs dask.distributed, an optional extra: pip install 'rnnmem[dask]' "
                          f"({exc})") from exc
-    if address == "local" or address.startswith("local:"):
-        n = address.partition(":")[2]
-        if n and not (n.isdigit() and int(n) > 0):
-            raise UsageError(f"--dask {address}: expected local or local:N with N a positive worker count")
+    if local:
         workers = int(n) if n else (os.cpu_count() or 1)
         threads = str(max(1, (os.cpu_count() or 1) // workers))
         env = {v: threads for v in ("NUMBA_NUM_THREADS", "OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",

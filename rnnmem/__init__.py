@@ -27,7 +27,7 @@ from rnnmem.stability import (
 from rnnmem.sweep import sweep
 from rnnmem.train import SGD, Adam, FitResult, fit
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 
 __all__ = [
     "RNN", "Gradients", "NonFiniteError", "RNNMemError", "__version__",

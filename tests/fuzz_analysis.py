@@ -342,29 +342,4 @@ PLOT_ENTRY_POINTS: list[EntryPoint] = [
                seconds=30.0),
 ]
 
-#: rnnmem.plot arguments that break the contract today (measured against plot.py as merged on 2 Dec), with the
-#: reason. They are left out of ENTRY_POINTS (so the suite passes) and run by
-#: tests/test_hardening_analysis.py::test_plot_pending_arguments_break_the_contract (xfail): when plot.py
-#: validates them, that test XPASSes and the entry here can go.
-PLOT_PENDING: dict[str, dict[str, str]] = {
-    "rnnmem.plot.plot_perturbation": {
-        "curves": "a non-curve raises TypeError 'plot_perturbation needs a PerturbationCurve, ...' that does not "
-                  "name the argument `curves`",
-    },
-    "rnnmem.plot.plot_memory": {
-        "mf_or_list": "a non-MemoryFunction raises TypeError 'plot_memory needs a MemoryFunction ...' that does not "
-                      "name the argument `mf_or_list`",
-        "exact": "a callable returning the wrong shape reaches matplotlib ('x and y must have same first "
-                 "dimension', not naming `exact`)",
-    },
-}
-
-
-def _without_pending(ep: EntryPoint) -> EntryPoint | None:
-    bad = {k: v for k, v in ep.bad.items() if k not in PLOT_PENDING.get(ep.name, {})}
-    if not bad:
-        return None
-    return EntryPoint(ep.name, ep.call, ep.valid, bad, ep.names, ep.seconds)
-
-
-ENTRY_POINTS += [e for e in map(_without_pending, PLOT_ENTRY_POINTS) if e is not None]
+ENTRY_POINTS += PLOT_ENTRY_POINTS

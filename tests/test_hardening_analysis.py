@@ -323,27 +323,3 @@ def test_perturbation_error_destabiliser_elman_and_max_entry():
     me = rm.perturbation_error(rnn, rnn(x), [0.0, 0.05], x=x, samples=0, blocks=("W",), norm="max_entry")
     assert me.worst_errors.shape == (2, 3)
 
-
-# ------------------------------------------------------------------------------------------------ plot (pending)
-@pytest.mark.xfail(reason="rnnmem.plot validates few of its arguments yet (owned by the docs helper; "
-                          "tests/fuzz_analysis.py PLOT_PENDING lists them with reasons)", strict=False)
-def test_plot_pending_arguments_break_the_contract():
-    """Runs every bad value of the PLOT_PENDING arguments through the fuzz contract; XPASSes once plot.py
-    validates them all (then PLOT_PENDING can be emptied and the arguments fuzzed with the rest)."""
-    import fuzz
-    import fuzz_analysis as fa
-
-    def values(strategy):
-        s = getattr(strategy, "wrapped_strategy", strategy)
-        if hasattr(s, "elements"):
-            return list(s.elements)
-        if hasattr(s, "original_strategies"):
-            return [v for o in s.original_strategies for v in values(o)]
-        return [s.value]
-
-    for ep in fa.PLOT_ENTRY_POINTS:
-        for arg in fa.PLOT_PENDING.get(ep.name, {}):
-            for v in values(ep.bad[arg]):
-                kw = ep.valid()
-                kw[arg] = v
-                fuzz.check_call(ep.call, kw, arg, names=tuple(ep.names.get(arg, ())), seconds=ep.seconds)

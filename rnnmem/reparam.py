@@ -19,6 +19,17 @@ with f one of
 When f > 0 every eigenvalue of W is ≤ −min f(w) < 0 (for the symmetric structure W = −(PᵀD^{1/2})(D^{1/2}P)
 is symmetric negative semi-definite for *any* P, so a perturbation of the raw parameters can never move an
 eigenvalue of W into the right half plane — the point of reparameterising).
+
+The maps above give continuous-time decay rates λ = f(w) (the ``euler`` cell, W the generator of dh/dt = Wh). For
+the discrete-time ``elman`` cell, ``discrete=True`` maps the same rates to the eigenvalues of the exact
+discretisation of dh/dt = −λh over one step Δt:
+
+* ``structure="diagonal"``:  W = diag(e^{−Δt f(w)}),
+* ``structure="symmetric"``: W = Pᵀ diag(e^{−Δt f(w)}) P,
+
+so when f > 0 every eigenvalue of a diagonal W lies in (0, 1) for any raw w (and ‖W‖₂ < 1 for orthogonal P):
+no perturbation of w reaches the discrete stability boundary ρ(W) = 1, while f(w) = w ("direct") moves a rate by
+the perturbation itself and crosses it (e^{−Δt(λ − β)} > 1 once β > λ).
 StableSSM's gradient-over-weight ratio |f'(w)|/f(w)² is e^{−w} for exp, σ(w)/softplus(w)² for softplus and
 2a|w| for best (linear in |w|).
 
@@ -232,10 +243,16 @@ class ReparamRNN(_FrozenModel):
         ``"inverse"``.
     cell, activation, dt : as in :class:`rnnmem.RNN` (default the continuous-time ``euler`` cell of [P1]).
 
+    discrete : bool
+        False (default): W = −Pᵀ diag(f(w)) P, the continuous-time generator (meant for the ``euler`` cell).
+        True: W = Pᵀ diag(e^{−Δt f(w)}) P, the one-step transition of dh/dt = −f(w) h (only with the ``elman``
+        cell; module docstring).
+
     Notes
     -----
-    Gradients (chain rule through W = −Pᵀ F P, F = diag(f(w)), with G = ∂L/∂W from BPTT):
-    ∂L/∂w_i = −f'(w_i) (P G Pᵀ)_ii and ∂L/∂P = −F P (G + Gᵀ); the diagonal structure is P = I.
+    Gradients (chain rule through W = Pᵀ A P, A = diag(a(w)), with G = ∂L/∂W from BPTT):
+    ∂L/∂w_i = a'(w_i) (P G Pᵀ)_ii and ∂L/∂P = A P (G + Gᵀ); the diagonal structure is P = I. Continuous:
+    a = −f(w), a' = −f'(w). Discrete: a = e^{−Δt f(w)}, a' = −Δt f'(w) e^{−Δt f(w)}.
 
     Examples
     --------
@@ -247,10 +264,10 @@ class ReparamRNN(_FrozenModel):
     True
     """
 
-    __slots__ = ("_w", "_P", "_U", "_b", "_C", "_D", "_f", "_cell", "_activation", "_dt")
+    __slots__ = ("_w", "_P", "_U", "_b", "_C", "_D", "_f", "_cell", "_activation", "_dt", "_discrete")
 
     def __init__(self, w, U, b, C, D=None, *, P=None, f: str | Transform = "exp", cell: str = "euler",
-                 activation: str = "tanh", dt: float = 1.0):
+                 activation: str = "tanh", dt: float = 1.0, discrete: bool = False):
         f = transform(f)
         w = as_array(w, "w", ndim=1)
         m = w.shape[0]
@@ -259,10 +276,20 @@ class ReparamRNN(_FrozenModel):
         U, b, C, D, cell, activation, dt = _validate_blocks(m, U, b, C, D, cell, activation, dt,
                                                             source=f"w (shape {w.shape})")
         try:
-            f(w)
+            fw = f(w)
         except NonFiniteError as exc:
             raise NonFiniteError(f"w: {exc} (w has an entry where f overflows or is undefined)") from None
-        self._freeze(w=w, P=P, U=U, b=b, C=C, D=D, f=f, cell=cell, activation=activation, dt=dt)
+        discrete = check_bool(discrete, "discrete")
+        if discrete and cell != "elman":
+            raise ValueError(f"discrete=True maps decay rates to a one-step transition W = Pᵀ diag(e^(−Δt f(w))) P, "
+                             f"which is the recurrent matrix of the 'elman' cell; got cell={cell!r}. Use "
+                             "cell='elman', or discrete=False for the continuous-time 'euler' cell")
+        if discrete:
+            with np.errstate(over="ignore"):
+                check_finite_result(np.exp(-dt * fw), "e^(−Δt f(w))",
+                                    hint=f"e^(−Δt f(w)) overflows for f={f.name!r}, dt={dt:g} (min f(w) = "
+                                         f"{fw.min():g}); a discrete transition needs −Δt f(w) < 709")
+        self._freeze(w=w, P=P, U=U, b=b, C=C, D=D, f=f, cell=cell, activation=activation, dt=dt, discrete=discrete)
 
     # ------------------------------------------------------------------ fields
     w = property(lambda self: self._w, doc="Raw recurrent parameters (m,), read-only.")
@@ -271,19 +298,27 @@ class ReparamRNN(_FrozenModel):
     hidden = property(lambda self: self._w.shape[0], doc="Hidden width m.")
     structure = property(lambda self: "diagonal" if self._P is None else "symmetric",
                          doc='"diagonal" (W = −diag(f(w))) or "symmetric" (W = −Pᵀ diag(f(w)) P).')
+    discrete = property(lambda self: self._discrete,
+                        doc="True: W = Pᵀ diag(e^{−Δt f(w)}) P (elman cell); False: W = −Pᵀ diag(f(w)) P.")
 
     @property
     def rates(self) -> np.ndarray:
         """f(w): the decay rates (eigenvalues of −W when P is orthogonal)."""
         return self._f(self._w)
 
+    def _eigen(self) -> np.ndarray:
+        """a(w): the eigenvalues of W for orthogonal P — −f(w), or e^{−Δt f(w)} when ``discrete``."""
+        fw = self._f(self._w)
+        return np.exp(-self._dt * fw) if self._discrete else -fw
+
     @property
     def W(self) -> np.ndarray:
-        """The effective recurrent matrix W = −Pᵀ diag(f(w)) P (or −diag(f(w)))."""
-        fw = self._f(self._w)
+        """The effective recurrent matrix W = Pᵀ diag(a) P (diagonal structure: diag(a)) with a = −f(w), or
+        a = e^{−Δt f(w)} when ``discrete``."""
+        a = self._eigen()
         if self._P is None:
-            return -np.diag(fw)
-        return -(self._P.T * fw) @ self._P
+            return np.diag(a)
+        return (self._P.T * a) @ self._P
 
     def params(self) -> dict[str, np.ndarray]:
         """The RAW parameter blocks: w, P (symmetric structure only), U, b, C, D (when present)."""
@@ -310,7 +345,7 @@ class ReparamRNN(_FrozenModel):
     def __repr__(self) -> str:
         return (f"ReparamRNN(hidden={self.hidden}, inputs={self.inputs}, outputs={self.outputs}, "
                 f"structure={self.structure!r}, f={self._f.name!r}, cell={self._cell!r}, "
-                f"activation={self._activation!r}, dt={self._dt})")
+                f"activation={self._activation!r}, dt={self._dt}" + (", discrete=True)" if self._discrete else ")"))
 
     # ------------------------------------------------------------------ construction
     @classmethod
@@ -327,6 +362,7 @@ class ReparamRNN(_FrozenModel):
         dt: float = 1.0,
         rates: tuple[float, float] = (0.01, 1.0),
         feedthrough: bool = False,
+        discrete: bool = False,
         rng=None,
     ) -> ReparamRNN:
         """A random model with decay rates spread log-uniformly over ``rates``.
@@ -334,7 +370,8 @@ class ReparamRNN(_FrozenModel):
         λ_i = exp(u_i), u_i ~ U(log rates[0], log rates[1]); w = f⁻¹(λ); P a Haar-random orthogonal matrix
         (QR of a Gaussian matrix with the signs of R's diagonal fixed); U_ij ~ N(0, 1/d), b = 0,
         C_ij ~ N(0, 1/m), D_ij ~ N(0, 1/d) when ``feedthrough``. For the euler cell keep λ Δt < 2 (the Euler
-        map of a linear model is then contractive).
+        map of a linear model is then contractive). ``discrete=True`` (elman cell only) gives
+        W = Pᵀ diag(e^{−Δt λ}) P instead of −Pᵀ diag(λ) P.
         """
         m = check_int(hidden, "hidden", minimum=1)
         d = check_int(inputs, "inputs", minimum=1)
@@ -362,7 +399,7 @@ class ReparamRNN(_FrozenModel):
         b = np.zeros(m)
         C = gen.standard_normal((p, m)) / np.sqrt(m)
         D = gen.standard_normal((p, d)) / np.sqrt(d) if feedthrough else None
-        return cls(w, U, b, C, D, P=P, f=tf, cell=cell, activation=activation, dt=dt)
+        return cls(w, U, b, C, D, P=P, f=tf, cell=cell, activation=activation, dt=dt, discrete=discrete)
 
     # ------------------------------------------------------------------ evaluation
     def __call__(self, x, *, check_finite: bool = True) -> np.ndarray:
@@ -376,14 +413,16 @@ class ReparamRNN(_FrozenModel):
     def _chain(self, g) -> ReparamGradients:
         """Raw gradients from the effective model's gradients g (class docstring)."""
         G = g.W
+        a = self._eigen()
         fp = self._f.derivative(self._w)
+        da = -self._dt * fp * a if self._discrete else -fp  # a'(w)
         if self._P is None:
-            gw = -fp * np.diag(G)
+            gw = da * np.diag(G)
             gP = None
         else:
             P = self._P
-            gw = -fp * np.einsum("ij,jk,ik->i", P, G, P)
-            gP = -(self._f(self._w)[:, None] * P) @ (G + G.T)
+            gw = da * np.einsum("ij,jk,ik->i", P, G, P)
+            gP = (a[:, None] * P) @ (G + G.T)
         return ReparamGradients(w=gw, P=gP, U=g.U, b=g.b, C=g.C, D=g.D, x=g.x)
 
     def vjp(self, x, dy, *, check_finite: bool = True) -> ReparamGradients:

@@ -1,11 +1,11 @@
-"""Mutation tests of the trained-student theory checks (fig2-*, fig4-exp-reparam, fig7-relu, fig8-softplus,
-table1-ordering): each check's unmutated ``--quick`` verdict is its expected state with every control FAILing, and a
-plausible bug in the library function it relies on changes that state.
+"""Mutation tests of the trained-student theory checks (fig2-*, fig4-exp-reparam, fig7-relu, fig7b-softplus,
+fig8-softplus, table1-ordering): each check's unmutated ``--quick`` verdict is its expected state with every control
+FAILing, and a plausible bug in the library function it relies on changes that state.
 
 Mutations: the polynomial target replaced by an exponential one; the stable reparameterisation removed (exp or
 softplus → the direct map); ``rm.fit`` cut to one epoch; a sign error in a gradient (BPTT's ∂L/∂W, or the chain
-rule of ∂L/∂w). Every run is at ``--quick`` size (one seed) and clears
-``ctx.memo`` (``tests/theory_mutation.py``).
+rule of ∂L/∂w, and of the discrete map's ∂L/∂w for fig7b). Every run is at
+``--quick`` size (one seed) and clears ``ctx.memo`` (``tests/theory_mutation.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ import rnnmem as rm
 import rnnmem.reparam as reparam
 import rnnmem.rnn as rnn_module
 
-CHECKS = ("fig2-tanh-pol", "fig2-hardtanh-pol", "fig4-exp-reparam", "fig7-relu", "fig8-softplus", "table1-ordering")
+CHECKS = ("fig2-tanh-pol", "fig2-hardtanh-pol", "fig4-exp-reparam", "fig7-relu", "fig7b-softplus", "fig8-softplus",
+          "table1-ordering")
 
 
 @pytest.mark.parametrize("name", CHECKS)
@@ -52,12 +53,13 @@ def test_exponential_target_breaks_the_curse_signature(name, exp_target):
     assert verdict(name)["status"] == "FAIL"
 
 
-@pytest.mark.parametrize("name", ["fig4-exp-reparam", "fig8-softplus"])
+@pytest.mark.parametrize("name", ["fig4-exp-reparam", "fig7b-softplus", "fig8-softplus", "table1-ordering"])
 def test_removing_the_reparameterisation_fails(name, no_reparam):
     assert verdict(name)["status"] == "FAIL"
 
 
-@pytest.mark.parametrize("name", ["fig2-tanh-pol", "fig4-exp-reparam", "fig8-softplus", "table1-ordering"])
+@pytest.mark.parametrize("name", ["fig2-tanh-pol", "fig4-exp-reparam", "fig7-relu", "fig7b-softplus", "fig8-softplus",
+                                  "table1-ordering"])
 def test_training_cut_to_one_epoch_fails(name, one_epoch):
     assert verdict(name)["status"] == "FAIL"
 
@@ -82,3 +84,21 @@ def test_sign_error_in_the_reparameterisation_chain_rule_changes_fig8(monkeypatc
 
     monkeypatch.setattr(reparam.ReparamRNN, "_chain", wrong)
     assert verdict("fig8-softplus")["status"] != expected("fig8-softplus")
+
+
+def test_sign_error_in_the_discrete_chain_rule_changes_fig7b(monkeypatch):
+    """a'(w) of W = diag(e^{−Δt f(w)}) with the wrong sign, +Δt f'(w) e^{−Δt f(w)}, on the discrete path only.
+
+    (Dropping the factor e^{−Δt f(w)} instead rescales ∂L/∂w_i by 1/a_i ∈ (1, 2] here, which Adam's per-coordinate
+    normalisation nearly undoes: fig7b still PASSes with it. That bug is caught by the finite-difference test of
+    ``tests/test_reparam_discrete.py``.)
+    """
+    chain = reparam.ReparamRNN._chain
+
+    def wrong(self, g):
+        r = chain(self, g)
+        w = -r.w if self.discrete else r.w
+        return reparam.ReparamGradients(w=w, P=r.P, U=r.U, b=r.b, C=r.C, D=r.D, x=r.x)
+
+    monkeypatch.setattr(reparam.ReparamRNN, "_chain", wrong)
+    assert verdict("fig7b-softplus")["status"] != expected("fig7b-softplus")

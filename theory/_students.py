@@ -3,9 +3,11 @@
 One mechanism for every trained-RNN check (docs/math.md §4, §6, §7):
 
 * **Targets.** The linear functional y_k = Σ_{j≤k} ρ(j) x_{k−j} with ρ(t) = (1 + t)^{−1.5} (``pol``, [P1] App. D)
-  or ρ(t) = e^{−t} (``exp``, the control), i.i.d. N(0, 1) inputs, T = 100, Δt = 1 (the CoM repository's horizon).
+  or ρ(t) = e^{−t} (``exp``, the control), i.i.d. N(0, 1) inputs (the ReLU students: nonnegative spike trains,
+  x_k = 1 with probability 0.1, else 0), T = 100, Δt = 1 (the CoM repository's horizon).
 * **Students.** A :class:`Family` names the model (activation, cell, parameterisation: a plain W or
-  W = −diag(f(w)) of :class:`rnnmem.reparam.ReparamRNN`, the initial decay rates, the epochs). The widths form a
+  W = −diag(f(w)) of :class:`rnnmem.reparam.ReparamRNN` — W = diag(e^{−f(w)}) for the elman cell —, the
+  initialisation, the inputs, the epochs). The widths form a
   nested sequence: width m_{i+1} starts from the trained width m_i plus m_{i+1} − m_i fresh units with a small
   readout (:func:`grow`), then trains with the same budget, so every width continues where the previous one ended.
   All of it runs in :func:`train_job` (top level, picklable: ``ctx.map`` may send it to a process pool or Dask);
@@ -46,6 +48,12 @@ FALL_TOTAL = 10.0
 APPROX = 3e-3
 #: readout of the fresh units of a wider student, relative to their random initialisation (see :func:`grow`)
 FRESH_READOUT = 0.1
+#: probability of a spike (x_k = 1) in the nonnegative inputs of the ReLU students
+SPIKE_RATE = 0.1
+#: the ``positive`` initialisation: the eigenvalues of the diagonal initial W at the log-centres of [lo, hi], and
+#: the range of the uniform draws of U and √m·C
+POSITIVE_EIGS = (0.5, 0.98)
+POSITIVE_GAINS = (0.5, 1.5)
 #: the curse signature: the widest student's radius at most 1/RADIUS_SHRINK of the narrowest one's
 RADIUS_SHRINK = 3.0
 #: stable approximation: no curve exceeds the level on [0, BETA0] (2^8·1e−3, a point of the β grid)
@@ -56,14 +64,12 @@ LEVEL = 1.0
 
 @contextmanager
 def single_threaded_blas():
-    """Run BLAS on one thread (if threadpoolctl is installed): the BPTT products here are far too small for threads
-    (measured on a 2-core machine under load: a width-16 gradient 10-20× slower with OpenBLAS threading)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional; only speed is affected
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
+    """Run BLAS on one thread (rnnmem's own control, effective from any Python thread): the BPTT products here are
+    far too small for threads (measured on a 2-core machine under load: a width-16 gradient 10-20× slower with
+    OpenBLAS threading)."""
+    from rnnmem import _blas
+
+    with _blas.blas_mode(_blas.ONE):
         yield
 
 
@@ -75,9 +81,15 @@ class Family:
     activation, cell : of the students (``euler``: h_{k+1} = h_k + Δt σ(W h_k + U x_k + b); ``elman``:
         h_k = σ(W h_{k−1} + U x_k + b)).
     f : None for a plain RNN (W trained directly), else the map of W = −diag(f(w)) (``"exp"``, ``"softplus"``, or
-        ``"direct"``: f(w) = w, the same model without the stable map).
+        ``"direct"``: f(w) = w, the same model without the stable map); for the elman cell the discrete map
+        W = diag(e^{−Δt f(w)}) (``ReparamRNN(..., discrete=True)``: eigenvalues in (0, 1) when f > 0).
     rates : range of the initial decay rates of a reparameterised family (see :func:`initial_model`); a plain W
         starts as W = 0.5 G/√m − I (euler: Re λ(W) ∈ [−1.5, −0.5]) or 0.5 G/√m (elman), whatever ``rates``.
+    init : ``"random"`` (above) or ``"positive"``: a diagonal initial W with eigenvalues at the log-centres of
+        ``POSITIVE_EIGS`` (for f: f(w) = −log a / Δt, the same W), U and C with the absolute values of the random
+        ones, b = 0 and no input gain — so that the ReLU units start active on nonnegative inputs (IRNN-like:
+        a ReLU RNN started near W = I, b = 0).
+    inputs : ``"gaussian"`` (i.i.d. N(0, 1)) or ``"spikes"`` (x_k = 1 with probability ``SPIKE_RATE``, else 0).
     epochs : None for the run's budget; 1 for the one-epoch control.
     """
 
@@ -87,6 +99,8 @@ class Family:
     f: str | None = None
     rates: tuple[float, float] = (0.5, 1.5)
     epochs: int | None = None
+    init: str = "random"
+    inputs: str = "gaussian"
 
     @property
     def block(self) -> str:
@@ -94,26 +108,41 @@ class Family:
         return "W" if self.f is None else "w"
 
     @property
+    def discrete(self) -> bool:
+        """A reparameterised elman family uses the discrete map W = diag(e^{−Δt f(w)})."""
+        return self.f is not None and self.cell == "elman"
+
+    @property
     def label(self) -> str:
-        p = "plain W" if self.f is None else f"W = −diag({self.f}(w))"
+        p = "plain W" if self.f is None else (f"W = diag(e^−{self.f}(w))" if self.discrete
+                                               else f"W = −diag({self.f}(w))")
         ep = "" if self.epochs is None else f", {self.epochs} epoch" + ("s" if self.epochs > 1 else "")
-        return f"{self.activation} {self.cell}, {p}, {self.target}{ep}"
+        extra = "".join(f", {v} {k}" for k, v in (("init", self.init), ("inputs", self.inputs))
+                        if v != Family.__dataclass_fields__[k].default)
+        return f"{self.activation} {self.cell}, {p}, {self.target}{extra}{ep}"
 
 
 def settings(ctx: Context) -> dict:
-    """Sizes of the trained-student checks at this run size."""
-    n_beta = 21
+    """Sizes of the trained-student checks at this run size: β grid {0} ∪ {1e−3·2^(k/r), k ≤ 10r} with r = 2 points
+    per octave (the curves cost little next to the training: r = 1 at ``--quick`` saved no measurable CPU time)."""
+    r = 2
     return {
         "T": 100, "dt": 1.0, "n_train": 128, "n_test": 32, "batch": 16, "lr": 0.01, "clip": 0.5,
         "patience": 8, "factor": 0.3, "epochs": ctx.pick(40, 60, 120), "widths": (1, 2, 4),
-        "seeds": ctx.pick(1, 3, 5), "betas": np.r_[0.0, 1e-3 * 2.0 ** (np.arange(n_beta) / 2)],
-        "samples": 4, "input_gain": 0.1, "sigma": 0.5,
+        "seeds": ctx.pick(1, 3, 5), "betas": np.r_[0.0, 1e-3 * 2.0 ** (np.arange(10 * r + 1) / r)],
+        "beta_octave": r, "samples": 4, "input_gain": 0.1, "sigma": 0.5,
     }
 
 
-def data(ctx: Context, k: int) -> dict:
-    """Inputs of seed index ``k`` (training and held out; the same for both targets)."""
+def data(ctx: Context, k: int, inputs: str = "gaussian") -> dict:
+    """Inputs of seed index ``k`` (training and held out; the same for both targets): i.i.d. N(0, 1)
+    (``"gaussian"``) or spike trains, x_k = 1 with probability ``SPIKE_RATE`` and 0 otherwise (``"spikes"``)."""
     s = settings(ctx)
+    if inputs == "spikes":
+        return {key: (ctx.rng(22, k, i).random((n, s["T"], 1)) < SPIKE_RATE).astype(np.float64)
+                for i, (key, n) in enumerate((("x", s["n_train"]), ("x_test", s["n_test"])))}
+    if inputs != "gaussian":
+        raise ValueError(f"inputs must be 'gaussian' or 'spikes', got {inputs!r}")
     return {"x": rm.targets.sample_inputs(s["n_train"], s["T"], rng=ctx.rng(20, k, 0)),
             "x_test": rm.targets.sample_inputs(s["n_test"], s["T"], rng=ctx.rng(20, k, 1))}
 
@@ -127,16 +156,43 @@ def initial_model(fam: Family, m: int, seed: int, s: dict):
     random draws (with random draws the two fresh units of width 4 sometimes both landed near 0.15 and the
     student kept the error of width 2).
     """
+    if fam.init == "positive":
+        return _positive_model(fam, m, seed, s)
     g = s["input_gain"]
     if fam.f is None:
         model = rm.RNN.random(m, cell=fam.cell, activation=fam.activation, dt=s["dt"], sigma2=s["sigma"] ** 2, rng=seed)
     else:
         model = ReparamRNN.random(m, structure="diagonal", f=fam.f, cell=fam.cell, activation=fam.activation,
-                                  dt=s["dt"], rates=fam.rates, rng=seed)
+                                  dt=s["dt"], rates=fam.rates, discrete=fam.discrete, rng=seed)
         lo, hi = np.log(fam.rates[0]), np.log(fam.rates[1])
         lam = np.exp(lo + (np.arange(m) + 0.5) / m * (hi - lo))
         model = model.replace(w=model.f.inverse(lam))
     return model.replace(U=model.U * g, C=model.C / g)
+
+
+def _positive_model(fam: Family, m: int, seed: int, s: dict):
+    """The ``positive`` initialisation of :class:`Family` (elman cell): W = diag(a), a_i = lo·(hi/lo)^{(i+½)/m}
+    with (lo, hi) = ``POSITIVE_EIGS``; U_i and √m·C_i uniform on ``POSITIVE_GAINS``; b = 0.
+
+    With nonnegative inputs every pre-activation starts positive, so the ReLU units start in their linear piece.
+    Measured alternatives (development, same criterion): a random-sign readout or a random W let units die at the
+    first Adam steps (a unit with C_i < 0 is pushed off and never returns: E_1(0) = E[y²] in 2 of 3 seeds);
+    U, C = |N(0, 1)| draws left 5 dead units in 18 nested families and a width-2 student with a large-state
+    unit (U = 1.6) read out through another (signature 17/18); U ≈ 0.1 (an input gain, as for tanh) made Adam's
+    first steps on b (≈ lr) switch the fresh units of a wider student off. ReLU is positively homogeneous, so no
+    input gain is needed for a near-linear start.
+    """
+    if fam.cell != "elman":
+        raise ValueError(f"the 'positive' initialisation is defined for the elman cell, got {fam.cell!r}")
+    gen = np.random.default_rng(seed)
+    lo, hi = np.log(POSITIVE_EIGS[0]), np.log(POSITIVE_EIGS[1])
+    a = np.exp(lo + (np.arange(m) + 0.5) / m * (hi - lo))
+    U, C, b = gen.uniform(*POSITIVE_GAINS, (m, 1)), gen.uniform(*POSITIVE_GAINS, (1, m)) / np.sqrt(m), np.zeros(m)
+    if fam.f is None:
+        return rm.RNN(np.diag(a), U, b, C, cell="elman", activation=fam.activation, dt=s["dt"])
+    tf = rm.reparam.transform(fam.f)
+    return ReparamRNN(tf.inverse(-np.log(a) / s["dt"]), U, b, C, f=tf, cell="elman", activation=fam.activation,
+                      dt=s["dt"], discrete=True)
 
 
 def grow(model, new):
@@ -182,7 +238,8 @@ def margin(model) -> float:
 def train_job(spec: dict) -> dict:
     """Train one nested family on one seed and measure its curves (top level and picklable, for ``ctx.map``).
 
-    Returns ``{m: {"model", "loss", "epochs", "margin", "curve", "curve_all" (first seed only), "seconds"}}``.
+    Returns ``{m: {"model", "loss", "epochs", "margin", "curve", "curve_all" (first seed only), "seconds"}}`` (ReLU
+    students also ``"dead"``: units with h ≤ 0 at every held-out step, ``"active"``: the fraction of h > 0).
     """
     fam, s = spec["family"], spec["settings"]
     target = TARGETS[fam.target]()
@@ -204,6 +261,9 @@ def train_job(spec: dict) -> dict:
                    "curve": curve(res.model, spec["x_test"], y_test, s["betas"], blocks=(fam.block,), **kw)}
             if spec["all_blocks"]:
                 run["curve_all"] = curve(res.model, spec["x_test"], y_test, s["betas"], blocks=None, **kw)
+            if fam.activation == "relu":  # units that never fire on the held-out inputs, fraction of active steps
+                h = res.model.states(spec["x_test"])
+                run["dead"], run["active"] = int(np.sum(np.all(h <= 0, axis=(0, 1)))), float(np.mean(h > 0))
             run["seconds"] = time.perf_counter() - t0
             out[m] = run
     return out
@@ -217,7 +277,7 @@ def students(ctx: Context, fam: Family) -> list[dict]:
         s = settings(ctx)
         specs = []
         for k in range(s["seeds"]):
-            d = data(ctx, k)
+            d = data(ctx, k, fam.inputs)
             specs.append(dict(family=fam, settings=s, x=d["x"], x_test=d["x_test"],
                               all_blocks=(k == 0 and not ctx.quick), seed=int(ctx.rng(21, k).integers(2**31))))
         return ctx.map(train_job, specs)
@@ -245,26 +305,57 @@ def _falls(e0: list[float]) -> tuple[bool, float]:
                 and e0[-1] <= APPROX), float(ratio)
 
 
+def _crossings(betas: np.ndarray, errors: dict) -> tuple[list[float], bool]:
+    """Crossings of consecutive curves (the β where the wider model's error first exceeds the narrower one's) and
+    whether they exist and strictly move left."""
+    ms = sorted(errors)
+    cross = [crossing(betas, errors[a], errors[b])[0] for a, b in zip(ms, ms[1:], strict=False)]
+    return cross, bool(all(np.isfinite(cross)) and all(cross[i + 1] < cross[i] for i in range(len(cross) - 1)))
+
+
 def signature(curves: dict) -> dict:
     """The curse-of-memory signature of one seed's nested family ([P1] Fig. 2 / Thm. 3.9).
 
-    (i) E_m(0) strictly falls with m, the widest ≥ ``FALL_TOTAL``× below the narrowest and ≤ ``APPROX``; (ii) the
-    crossings of
-    consecutive curves (the β where the wider model's error first exceeds the narrower one's) exist and strictly
-    move left; (iii) the radius (β where the error first exceeds ``LEVEL``·E[y²]) strictly shrinks with m, the
-    widest's ≤ 1/``RADIUS_SHRINK`` of the narrowest's.
+    Gated per seed (``passed``): (i) E_m(0) strictly falls with m, the widest ≥ ``FALL_TOTAL``× below the narrowest
+    and ≤ ``APPROX``; (iii) the radius (β where the error first exceeds ``LEVEL``·E[y²]) strictly shrinks with m,
+    the widest's ≤ 1/``RADIUS_SHRINK`` of the narrowest's. Reported per seed (``left``), gated on the seed-mean
+    curves by :func:`signature_family`: (ii) the crossings of consecutive curves exist and strictly move left.
     """
     ms = sorted(curves)
     betas = curves[ms[0]].betas
     e0 = [float(curves[m].nominal) for m in ms]
     falls, ratio = _falls(e0)
-    cross = [crossing(betas, curves[a].errors, curves[b].errors)[0] for a, b in zip(ms, ms[1:], strict=False)]
-    left = bool(all(np.isfinite(cross)) and all(cross[i + 1] < cross[i] for i in range(len(cross) - 1)))
+    cross, left = _crossings(betas, {m: curves[m].errors for m in ms})
     radii = [level_radius(curves[m]) for m in ms]
     shrinks = bool(all(radii[i + 1] < radii[i] for i in range(len(radii) - 1))
                    and radii[-1] * RADIUS_SHRINK <= radii[0])
     return {"widths": ms, "e0": e0, "e0_ratio": ratio, "falls": falls, "crossings": cross, "left": left,
-            "radii": radii, "shrinks": shrinks, "passed": bool(falls and left and shrinks)}
+            "radii": radii, "shrinks": shrinks, "passed": bool(falls and shrinks)}
+
+
+def mean_curves(runs: list[dict]) -> dict:
+    """{m: the geometric mean over the seeds of E_m(β)} as :class:`PerturbationCurve` objects (``runs`` from
+    :func:`students`; the same β grid)."""
+    out = {}
+    for m in sorted(runs[0]):
+        c0 = runs[0][m]["curve"]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            e = np.exp(np.mean([np.log(np.asarray(run[m]["curve"].errors)) for run in runs], axis=0))
+        out[m] = PerturbationCurve(betas=c0.betas, errors=e, sample_errors=e[:, None],
+                                   worst_errors=np.zeros((e.size, 0)), nominal=float(e[0]), error="mse",
+                                   info={"geometric_mean_over_seeds": len(runs)})
+    return out
+
+
+def signature_family(results: list[dict], runs: list[dict]) -> dict:
+    """The signature over the seeds of a family: (i) and (iii) of :func:`signature` in every seed, and (ii) the
+    crossings of the seed-mean curves (:func:`mean_curves`, geometric mean of E_m(β) over the seeds) strictly move
+    left. With one seed this is the per-seed signature."""
+    betas = runs[0][min(runs[0])]["curve"].betas
+    cross, left = _crossings(betas, {m: c.errors for m, c in mean_curves(runs).items()})
+    return {"crossings": cross, "left": left, "seeds_left": sum(r["left"] for r in results),
+            "seeds_passed": sum(r["passed"] for r in results),
+            "passed": bool(left and all(r["passed"] for r in results))}
 
 
 def stable(curves: dict) -> dict:
@@ -308,18 +399,25 @@ def fmt(values, spec: str = ".2g") -> str:
     return ", ".join("none" if isinstance(v, float) and math.isnan(v) else format(v, spec) for v in values)
 
 
-def settings_text(s: dict) -> str:
-    """The shared settings paragraph (ours and the paper's / repository's, with the reasons)."""
+def settings_text(s: dict, fam: Family | None = None) -> str:
+    """The shared settings paragraph (ours and the paper's / repository's, with the reasons); ``fam`` adapts the
+    inputs and initialisation sentences to a ``spikes``/``positive`` family."""
     b = s["betas"]
+    spikes = fam is not None and fam.inputs == "spikes"
+    positive = fam is not None and fam.init == "positive"
+    inputs = (f"spike-train inputs (x_k = 1 with probability {SPIKE_RATE:g}, else 0)" if spikes
+              else "i.i.d. N(0, 1) inputs")
+    init = (f"Initial W diagonal with eigenvalues at the log-centres of {POSITIVE_EIGS}, U and C nonnegative, b = 0, "
+            "no input gain. " if positive else
+            f"U scaled by {s['input_gain']} and C by 1/{s['input_gain']} at initialisation (near-linear start). ")
     return (
-        f"**Settings.** T = {s['T']}, Δt = {s['dt']:g}, i.i.d. N(0, 1) inputs; per seed {s['n_train']} training and "
+        f"**Settings.** T = {s['T']}, Δt = {s['dt']:g}, {inputs}; per seed {s['n_train']} training and "
         f"{s['n_test']} held-out sequences, its own initialisation and shuffling. Adam lr {s['lr']}, batch "
         f"{s['batch']}, clip {s['clip']}, plateau ×{s['factor']} after {s['patience']} epochs, {s['epochs']} epochs "
         f"per width ({s['epochs'] * -(-s['n_train'] // s['batch'])} Adam steps), MSE. Nested widths "
         f"{', '.join(map(str, s['widths']))}: each width starts from the trained previous one plus fresh units "
-        f"whose readout is {FRESH_READOUT:g}× their random one (off the zero-readout saddle). U scaled by "
-        f"{s['input_gain']} and C by 1/{s['input_gain']} at initialisation (near-linear start). "
-        f"Perturbations: β ∈ {{0}} ∪ {{1e−3·2^(k/2), k < {b.size - 1}}} "
+        f"whose readout is {FRESH_READOUT:g}× their random one (off the zero-readout saddle). {init}"
+        f"Perturbations: β ∈ {{0}} ∪ {{1e−3·2^(k/{s['beta_octave']}), k < {b.size - 1}}} "
         f"(up to {b[-1]:.2f}); {s['samples']} Gaussian directions of the recurrent block, the same at every β "
         "(common random numbers), plus W + βI for a plain W; E = test MSE / E[y²]. Seeds: "
         f"{s['seeds']}.\n\n"
@@ -365,11 +463,13 @@ def replace_family(fam: Family, **kw) -> Family:
     return replace(fam, **kw)
 
 
-def seed_table(results: list[dict], runs: list[dict], keys: tuple[str, ...]) -> str:
+def seed_table(results: list[dict], runs: list[dict], keys: tuple[str, ...], verdict: str = "criterion") -> str:
     """Markdown table, one row per seed: E_m(0), the criterion's figures (``keys``), the margins, the verdict."""
     cols = {"crossings": "crossings of consecutive curves", "radii": f"radii (E > {LEVEL:g}·E[y²])",
             "first_violation": f"first β ≤ {BETA0} where a wider curve is above (reported)"}
-    head = ["seed", "E_m(0)/E[y²]"] + [cols[k] for k in keys] + ["margin α(W) or ρ(W) − 1", "criterion"]
+    relu = "dead" in runs[0][min(runs[0])]
+    head = (["seed", "E_m(0)/E[y²]"] + [cols[k] for k in keys] + ["margin α(W) or ρ(W) − 1"]
+            + (["dead units (never h > 0)"] if relu else []) + [verdict])
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for k, (r, run) in enumerate(zip(results, runs, strict=True)):
         cells = [str(k), fmt(r["e0"])]
@@ -377,7 +477,10 @@ def seed_table(results: list[dict], runs: list[dict], keys: tuple[str, ...]) -> 
             v = r[key]
             cells.append(("none" if not v else ", ".join(f"{a}: {b:.2g}" for a, b in v.items()))
                          if isinstance(v, dict) else fmt(v))
-        cells += [fmt([run[m]["margin"] for m in sorted(run)]), "PASS" if r["passed"] else "FAIL"]
+        cells.append(fmt([run[m]["margin"] for m in sorted(run)]))
+        if relu:
+            cells.append(", ".join(f"{run[m]['dead']}/{m}" for m in sorted(run)))
+        cells.append("PASS" if r["passed"] else "FAIL")
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows)
 

@@ -83,7 +83,9 @@ def stable_check(ctx: Context, name: str, main: Family, fig: str, extensions: tu
         (f"f = {main.f}: w perturbed (seed 0)", {m: r["curve"] for m, r in runs[0].items()}),
         ("control: f(w) = w, w perturbed (seed 0)", {m: r["curve"] for m, r in ctrl_runs["direct-param"][0].items()}),
         (f"f = {main.f}, every block perturbed (Def. 3.4; reported)", all_blocks)],
-        f"[P1] Fig. {fig}: {main.activation} RNNs ({main.cell} cell), W = −diag({main.f}(w)), ρ = (1+t)^−1.5")
+        f"[P1] Fig. {fig}: {main.activation} RNNs ({main.cell} cell), "
+        + (f"W = diag(e^−{main.f}(w)), spike inputs" if main.discrete else f"W = −diag({main.f}(w))")
+        + ", ρ = (1+t)^−1.5")
     ext_text, ext_data = "", {}
     for fam in extensions:
         er = per_seed(students(ctx, fam), stable)
@@ -108,7 +110,7 @@ def stable_check(ctx: Context, name: str, main: Family, fig: str, extensions: tu
           "students that hold the slowest modes.\n\n"
         + "**Difference from the repository.** The CoM code trains W = −Pᵀ diag(f(w)) P with a trained "
           "orthogonal-initialised P (available as `ReparamRNN(..., P=...)`); we use the diagonal structure so that "
-          "a raw perturbation is exactly a multiplicative perturbation of the rates.\n\n" + settings_text(s)
+          "a raw perturbation is exactly a multiplicative perturbation of the rates.\n\n" + settings_text(s, main)
     )
     return Result(
         passed=passed,

@@ -73,6 +73,8 @@ def table1_job(spec: dict) -> dict:
         tr, te = perm[:n_train], perm[n_train:]
         n_val = int(spec.get("val", 0.0) * n_train)
         va, tr = tr[:n_val], tr[n_val:]
+        if spec.get("train_size"):  # a smaller training set (``--quick``); the test set is unchanged
+            tr = tr[:spec["train_size"]]
         base = ReparamRNN.random(spec["hidden"], x.shape[2], 10, structure="symmetric", f="softplus",
                                  cell="euler", activation="tanh", dt=spec["dt"], rates=spec["rates"], rng=gen)
         # the same initial rates λ = f(w) for every f: w = f⁻¹(λ)
@@ -97,7 +99,7 @@ def _figure(ctx: Context, acc: dict, loss: dict, rate: dict, fname: str = "table
     """Per-seed test accuracy (one line per seed) and mean training loss per epoch, per f."""
     import matplotlib.pyplot as plt
 
-    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 3.8))
+    fig, (a1, a2) = plt.subplots(1, 2, figsize=(10, 4.4))
     xs = np.arange(len(FS))
     for i in range(len(acc["direct"])):
         a1.plot(xs, [100 * acc[f][i] for f in FS], "-", color="0.75", lw=0.8)
@@ -109,9 +111,13 @@ def _figure(ctx: Context, acc: dict, loss: dict, rate: dict, fname: str = "table
     a1.set_xticks(xs, FS)
     a1.set_ylabel("test accuracy (%)")
     a1.set_title("per seed (grey lines), mean (black)", fontsize=9)
+    a1.set_xlabel("parameterisation f of W = −Pᵀ diag(f(w)) P")
     a2.set_xlabel("epoch")
     a2.set_ylabel("training cross-entropy (mean over seeds)")
-    a2.legend(fontsize=8)
+    a2.set_title("training loss; legend: slowest decay rate after training", fontsize=9)
+    a2.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
+    fig.suptitle(f"[P1] Table 1 on sequential digits (T = 256): test accuracy after {len(loss['direct'])} epochs, "
+                 f"{len(acc['direct'])} seed(s)", fontsize=10)
     fig.tight_layout()
     ctx.save_figure(fig, fname)
     return fname
@@ -177,6 +183,26 @@ TRIED = (
     ("hold 12 (T = 768), 10 epochs, lr 0.01", "36.3 / 35.9 / 35.7 / 34.2", "2/5"),
 )
 
+
+#: measured after the check was designed (``python -m theory.table1 --seeds 20 --run-seed 7`` and ``--run-seed 11``,
+#: the same at ``--epochs 1``, and the 8-seed variants); see docs/reproductions.md, Table 1 section
+ROBUSTNESS = (
+    "**This verdict depends on the run seed (open; measured, reported to the lead).** On 40 fresh seeds "
+    "(`python -m theory.table1 --seeds 20 --run-seed 7` and `--run-seed 11`, this setting) the stable maps are "
+    "ahead on average — paired gaps to direct softplus +7.6, exp +8.3, inverse +8.6 points (standard deviation over "
+    "seeds 7.7, 8.2, 7.5; t = 6.2, 6.4, 7.2) — but not in every seed: softplus beats direct in 32/40 seeds, exp "
+    "in 35/40, inverse in 37/40 (all three in 31/40); the two batches of 20 differ (mean gaps +4.2, +4.9, +5.9 "
+    "vs +10.9, +11.8, +11.3). The noise floor is the one-epoch control: gaps −0.5, −0.5, −0.9 ± 4.3–4.8 points "
+    "per seed (360 test images; direct ahead in 24–25 of 40 seeds). Resampling triples from these 40 seeds, this "
+    "check's criterion holds for only ~26 % of run seeds (PASS at `--seed 0` and `1`, FAIL at `--seed 2` and "
+    "`3`), and at `--quick` (one seed) the main setting FAILs at `--seed 3` and the one-epoch control passes at "
+    "`--seed 1` (VACUOUS). No criterion affordable at this size separates the two: a pooled criterion (the mean "
+    "over the stable maps and the seeds of the paired gap > 2 points) holds for 95 % / 98 % / 100 % of run seeds "
+    "at n = 3 / 5 / 8 seeds, but the one-epoch control then passes for 14 % / 7.5 % / 3 %; a per-map test at 2 "
+    "standard errors needs 20–40 seeds. With 20 epochs (8 seeds, `--epochs 20`) the gaps grow to +8.8, +10.0, "
+    "+9.1 points (wins 7/8 each), at twice the cost; lr 0.03, batch 16 and hold 8 (T = 512) do not help; 720 "
+    "training images at `--quick` (half the cost) make it noisier (inverse +0.3 at `--seed 0`).\n\n"
+)
 
 #: quick runs (one seed) require this paired gap (accuracy points) instead of the seed-noise margin
 QUICK_MARGIN = 2.0
@@ -250,6 +276,7 @@ def table1_ordering(ctx: Context) -> Result:
         "**Controls** (the same criterion and code): `one-epoch` (gaps " + _gap_text(ctrl_crit["one-epoch"]) + ") "
         "and `untrained` (every f starts from the same W, so the gaps are " + _gap_text(ctrl_crit["untrained"]) + "). "
         "A control that passed would show that the ordering does not need the 10 epochs of training.\n\n"
+        + ROBUSTNESS +
         "**Reading.** The held sequence is long enough for memory to matter. The stable maps move a small rate "
         "λ multiplicatively (dλ = f'(w) dw with f' ≈ λ for exp/softplus, −λ² for inverse), so the slow modes "
         "that carry the early pixels survive training; direct's Adam steps change every λ by ~lr regardless "
@@ -272,7 +299,7 @@ def table1_ordering(ctx: Context) -> Result:
         summary="test acc % (mean over seeds) " + ", ".join(f"{f} {mean[f]:.1f}" for f in FS)
                 + "; gap to direct " + ", ".join(f"{f} {_pm(crit, f)}" for f in STABLE)
                 + " points; stable f beats direct in " + ", ".join(f"{wins[f]}/{n_seeds}" for f in STABLE)
-                + " seeds",
+                + " seeds (the verdict depends on the run seed: details)",
         details=details, figures=[fig], controls=ctrls,
         seeds={k: bool(v) for k, v in enumerate(per_seed)},
         data={"accuracy": acc, "seeds": seeds, "wins": wins, "criterion": crit, "per_seed_ordering": per_seed,

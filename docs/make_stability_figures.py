@@ -68,7 +68,7 @@ def main() -> None:
     for W, lab in ((np.diag([-1.0, -1.0]), "normal W = −I"),
                    (np.array([[-1.0, 10.0], [0.0, -1.0]]), "non-normal [[−1, 10], [0, −1]]")):
         s = [np.linalg.svd(W - 1j * w * np.eye(2), compute_uv=False)[-1] for w in om]
-        r = rm.distance_to_instability(W)
+        r = rm.distance_to_instability(W, cell="euler")
         axes[2].semilogy(om, s, label=f"{lab}: r(W) = {r:.4f}")
         print(f"{lab}: alpha = {rm.spectral_abscissa(W):.4f}, distance to instability = {r:.10f}")
     axes[2].set_xlabel("ω")

@@ -25,7 +25,7 @@ fig, ax = plt.subplots(figsize=(8, 4.2), layout="constrained")
 for c in (0.0, 2.0, 10.0):
     W = np.array([[-1.0, c], [0.0, -1.0]])
     smin = [np.linalg.svd(W - 1j * w * np.eye(2), compute_uv=False)[-1] for w in omega]
-    r, w_star = rm.distance_to_instability(W, kind="continuous", return_argmin=True)   # dh/dt = Wh: continuous time
+    r, w_star = rm.distance_to_instability(W, cell="euler", return_argmin=True)   # dh/dt = Wh: continuous time
     (line,) = ax.semilogy(omega, smin, label=f"W = [[−1, {c:g}], [0, −1]]: α = {rm.spectral_abscissa(W):g}, "
                                              f"r(W) = {r:.4f}")
     ax.plot([w_star], [r], "o", color=line.get_color())

@@ -336,7 +336,7 @@ def _gemm_threshold(rng):
     """Smallest size (multiply-adds) from which a multi-threaded BLAS runs the products outside the recurrence (the
     input projection, readout and gradient sums: tall (m × K)(K × m) shapes) at least 10 % faster than one thread,
     for every larger size of the sweep too; None if it never does."""
-    from rnnmem.rnn import _one_blas_thread
+    from rnnmem.rnn import _one_blas_thread, _own_blas_threads
 
     m = GEMM_M
     sizes = [1 << e for e in range(14, 25, 2)]
@@ -347,9 +347,10 @@ def _gemm_threshold(rng):
         a @ b
         t_multi, t_one = [], math.inf
         for _ in range(REPEATS):  # interleaved; threaded: the median (typical), one thread: the best
-            t0 = time.perf_counter()
-            a @ b
-            t_multi.append(time.perf_counter() - t0)
+            with _own_blas_threads():
+                t0 = time.perf_counter()
+                a @ b
+                t_multi.append(time.perf_counter() - t0)
             with _one_blas_thread():
                 t0 = time.perf_counter()
                 a @ b
@@ -380,7 +381,11 @@ def table(threads: int, *, recalibrate: bool = False) -> dict | None:
     key_t = (threads,)
     if not recalibrate and key_t in _TABLES:
         return _TABLES[key_t]
-    with _LOCK:
+    from rnnmem import _blas
+
+    # a caller inside a BLAS section lets it go while it waits for the lock or measures (rnnmem._blas: nobody
+    # waits holding a BLAS mode, so a measuring thread never waits for a thread that waits for it)
+    with _blas.released(), _LOCK:
         if not recalibrate and key_t in _TABLES:
             return _TABLES[key_t]
         data = None

@@ -102,13 +102,25 @@ def gram_w(Gc, Gu, out):
 
 
 @jit
+def _all_finite(M):
+    for v in M.flat:
+        if not np.isfinite(v):
+            return False
+    return True
+
+
+@jit
 def power_norms(A, out):
-    """out[j] = ‖A^j‖₂ (largest singular value), j = 0..len(out)-1."""
+    """out[j] = ‖A^j‖₂ (largest singular value), j = 0..len(out)-1; from the first power that overflows on,
+    out[j] = inf (the SVD of a non-finite matrix is undefined)."""
     m = A.shape[0]
     P = np.eye(m)
     for j in range(out.shape[0]):
         if j > 0:
             P = P @ A
+        if not _all_finite(P):
+            out[j:] = np.inf
+            return
         out[j] = np.linalg.svd(P, False)[1][0] if m > 0 else 0.0
 
 
@@ -117,6 +129,7 @@ def benettin(W, dz, a, Q, logr):
     """Benettin/QR iteration: Q ← qr((a I + diag(dz_k) W) Q), logr[k] = log|diag R_k| (logr: (T, r)).
 
     W (m, m); dz (T, m) the factors c·σ'(z_k) of one trajectory; Q (m, r) an orthonormal start frame (overwritten).
+    A step whose product is not finite sets logr[k:] = NaN and stops (the caller reports the first bad step).
     """
     T = dz.shape[0]
     r = Q.shape[1]
@@ -125,6 +138,9 @@ def benettin(W, dz, a, Q, logr):
         for i in range(Z.shape[0]):
             for c in range(r):
                 Z[i, c] = dz[k, i] * Z[i, c] + a * Q[i, c]
+        if not _all_finite(Z):
+            logr[k:, :] = np.nan
+            return
         q, R = np.linalg.qr(Z)
         for c in range(r):
             logr[k, c] = np.log(np.abs(R[c, c]))
@@ -133,7 +149,8 @@ def benettin(W, dz, a, Q, logr):
 
 @jit
 def backward_gains(W, dz, a, out):
-    """out[j] = ‖J_{T-1} ⋯ J_{T-j}‖₂ with J_k = a I + diag(dz_k) W (out[0] = 1); dz (T, m) one trajectory."""
+    """out[j] = ‖J_{T-1} ⋯ J_{T-j}‖₂ with J_k = a I + diag(dz_k) W (out[0] = 1); dz (T, m) one trajectory.
+    From the first product that overflows on, out[j] = inf."""
     T, m = dz.shape
     M = np.eye(m)
     out[0] = 1.0
@@ -145,4 +162,7 @@ def backward_gains(W, dz, a, out):
             for c in range(m):
                 Md[i, c] *= dz[k, c]
         M = Md @ W + a * M
+        if not _all_finite(M):
+            out[j:] = np.inf
+            return
         out[j] = np.linalg.svd(M, False)[1][0]

@@ -28,12 +28,23 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-from scipy.optimize import least_squares
 
-from rnnmem._validate import as_array, check_choice, check_int, check_positive
+from rnnmem._validate import (
+    as_array,
+    check_bool,
+    check_choice,
+    check_finite_result,
+    check_int,
+    check_positive,
+    check_real,
+    check_size,
+)
 from rnnmem.rnn import RNN
 
 __all__ = ["ExponentialFit", "exponential_fit", "fixed_basis_fit", "uniform_rates", "linear_rnn", "fit_grid"]
+
+#: the largest width accepted (the fits are dense least squares over m exponentials; far beyond any useful width)
+MAX_WIDTH = 10_000
 
 
 @dataclass(frozen=True)
@@ -63,10 +74,37 @@ class ExponentialFit:
     width: int
     info: dict[str, Any] = field(default_factory=dict)
 
+    def __post_init__(self):
+        rates = as_array(self.rates, "rates", ndim=1)
+        if np.any(rates <= 0):
+            raise ValueError(f"rates must be > 0, got minimum {rates.min()}")
+        weights = as_array(self.weights, "weights", ndim=1)
+        if weights.shape != rates.shape:
+            raise ValueError(f"weights has {weights.size} entries but rates has {rates.size}: one weight per rate")
+        t = as_array(self.t, "t", ndim=1, allow_empty=True)
+        residual = check_real(self.residual, "residual", minimum=0.0)
+        width = check_int(self.width, "width", minimum=1)
+        if not isinstance(self.info, dict):
+            raise TypeError(f"info must be a dict, got {type(self.info).__name__}")
+        for name, v in (("rates", rates), ("weights", weights), ("t", t), ("residual", residual), ("width", width)):
+            if isinstance(v, np.ndarray):
+                v.flags.writeable = False
+            object.__setattr__(self, name, v)
+
+    def __reduce__(self):  # rebuild through __init__, so the arrays come back read-only
+        return (type(self), (self.rates, self.weights, self.t, self.residual, self.width, dict(self.info)))
+
     def __call__(self, t) -> np.ndarray:
-        """ρ̂(t) = Σ_i c_i e^{−λ_i t}."""
-        t = np.asarray(t, dtype=float)
-        return np.exp(-np.multiply.outer(t, self.rates)) @ self.weights
+        """ρ̂(t) = Σ_i c_i e^{−λ_i t} at the times ``t`` (real numbers, any shape; a float for a scalar ``t``).
+
+        Raises :class:`~rnnmem.NonFiniteError` when ρ̂ overflows (very negative t: the modes grow like e^{λ|t|}).
+        """
+        arr = as_array(t, "t", allow_empty=True)
+        check_size("ExponentialFit(t): the modes (t.size, k)", arr.size, self.rates.size)
+        with np.errstate(all="ignore"):
+            out = np.exp(-np.multiply.outer(arr, self.rates)) @ self.weights
+        out = check_finite_result(out, "ExponentialFit(t)", hint="e^{−λt} overflows float64 at very negative t")
+        return float(out) if np.ndim(t) == 0 else out
 
     @property
     def slowest_rate(self) -> float:
@@ -96,6 +134,7 @@ class ExponentialFit:
         """
         cell = check_choice(cell, "cell", ("euler", "elman"))
         dt = check_positive(dt, "dt")
+        balance = check_bool(balance, "balance")
         lam, c = self.rates, self.weights
         if balance:
             u = np.sqrt(np.abs(c))
@@ -114,7 +153,7 @@ def _rho_values(rho: Any, t: np.ndarray) -> np.ndarray:
     fn = rho.rho if hasattr(rho, "rho") and callable(rho.rho) else rho
     if not callable(fn):
         raise TypeError(f"rho must be a callable t -> ρ(t) or have a .rho method, got {type(rho).__name__}")
-    v = np.asarray(fn(t), dtype=float)
+    v = as_array(fn(t), "rho(t)", finite=False, allow_empty=True)
     if v.ndim == 2 and v.shape[1] == 1:
         v = v[:, 0]
     if v.shape != t.shape:
@@ -131,7 +170,11 @@ def fit_grid(window: float = 100.0, horizon: float = 1e4, n_tail: int = 300, dt:
     window = check_positive(window, "window")
     horizon = check_positive(horizon, "horizon")
     dt = check_positive(dt, "dt")
-    n_tail = check_int(n_tail, "n_tail", minimum=0)
+    n_tail = check_int(n_tail, "n_tail", minimum=0, maximum=2**40)
+    n_head = window / dt + 1
+    if not n_head <= 2**40:
+        raise ValueError(f"window/dt = {window / dt:.3g} grid points: too many; use a larger dt or a shorter window")
+    check_size("fit_grid", int(n_head) + n_tail + 1)
     head = np.arange(0.0, window + 0.5 * dt, dt)
     tail = np.geomspace(window, horizon, n_tail + 1)[1:] if horizon > window and n_tail > 0 else np.empty(0)
     return np.concatenate([head, tail])
@@ -144,6 +187,20 @@ def _basis(t, lam):
 def _solve(Phi, y):
     c, *_ = np.linalg.lstsq(Phi, y, rcond=None)
     return c
+
+
+def _grid(t, weights, rho) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Validated fit grid t (times >= 0), ρ(t) and point weights (>= 0, not all zero)."""
+    t = fit_grid() if t is None else as_array(t, "t", ndim=1)
+    if np.any(t < 0):
+        raise ValueError(f"t must hold fit times >= 0 (the memory kernel ρ(t) lives on t >= 0), got minimum {t.min()}")
+    y = _rho_values(rho, t)
+    w = np.ones_like(t) if weights is None else as_array(weights, "weights", shape=(t.size,))
+    if np.any(w < 0):
+        raise ValueError(f"weights must be >= 0, got minimum {w.min()}")
+    if not np.any(w > 0):
+        raise ValueError("weights are all zero: nothing to fit (give at least one positive point weight)")
+    return t, y, w
 
 
 def uniform_rates(m: int, *, dt: float = 1.0) -> np.ndarray:
@@ -159,9 +216,10 @@ def uniform_rates(m: int, *, dt: float = 1.0) -> np.ndarray:
     >>> (approx.uniform_rates(2) - [0.405465, 1.098612]).round(6).tolist()
     [0.0, 0.0]
     """
-    m = check_int(m, "m", minimum=1)
+    m = check_int(m, "m", minimum=1, maximum=MAX_WIDTH)
     dt = check_positive(dt, "dt")
-    return np.sort(-np.log(np.arange(1, m + 1) / (m + 1.0)) / dt)
+    out = np.sort(-np.log(np.arange(1, m + 1) / (m + 1.0)) / dt)
+    return check_finite_result(out, f"uniform_rates(m, dt={dt!r})", hint="dt too small: the rates overflow float64")
 
 
 def fixed_basis_fit(rho, rates, *, t=None, weights=None, rcond: float | None = None) -> ExponentialFit:
@@ -198,13 +256,12 @@ def fixed_basis_fit(rho, rates, *, t=None, weights=None, rcond: float | None = N
         raise ValueError(f"rates must be > 0, got minimum {lam.min()}")
     if np.unique(lam).size != lam.size:
         raise ValueError("rates must be pairwise distinct (a repeated rate makes the basis rank deficient)")
+    if lam.size > MAX_WIDTH:
+        raise ValueError(f"rates has {lam.size} entries; at most {MAX_WIDTH} are supported")
     if rcond is not None:
-        rcond = check_positive(rcond, "rcond")
-    t = fit_grid() if t is None else as_array(t, "t", ndim=1)
-    y = _rho_values(rho, t)
-    w = np.ones_like(t) if weights is None else as_array(weights, "weights", shape=(t.size,))
-    if np.any(w < 0):
-        raise ValueError("weights must be >= 0")
+        rcond = check_real(rcond, "rcond", minimum=0.0, maximum=1.0, strict_minimum=True, strict_maximum=True)
+    t, y, w = _grid(t, weights, rho)
+    check_size("fixed_basis_fit: the basis matrix (grid size, m)", t.size, lam.size)
     sw = np.sqrt(w)
     c, _, rank, _ = np.linalg.lstsq(_basis(t, lam) * sw[:, None], y * sw, rcond=rcond)
     order = np.argsort(lam)
@@ -240,6 +297,8 @@ def _pencil_rates(rho_fn, t: np.ndarray, m: int) -> np.ndarray | None:
 
 def _vp(t, y, sw, s0, lo, hi, max_nfev):
     """Variable projection over log-rates s (λ = e^s) with Kaufman's Jacobian."""
+    from scipy.optimize import least_squares
+
     yw = y * sw
 
     def parts(s):
@@ -299,13 +358,15 @@ def exponential_fit(
     weights : array, optional
         Point weights (default 1).
     rate_bounds : (float, float)
-        Bounds on the rates λ.
+        Bounds 0 < λ_lo < λ_hi on the rates λ.
     starts : int
         Number of initial rate sets tried.
-    prune, merge : float
-        Relative weight threshold for dropping a mode; log-distance for merging two rates.
+    prune : float in [0, 1)
+        Relative weight threshold for dropping a mode (|c_i| <= prune · max|c|; 1 or more would drop every mode).
+    merge : float >= 0
+        Log-distance below which two rates are merged.
     max_nfev : int
-        Function-evaluation budget per start.
+        Function-evaluation budget per start (an integer >= 1).
 
     Returns
     -------
@@ -320,18 +381,20 @@ def exponential_fit(
     >>> fit.rates.round(4), fit.weights.round(6)
     (array([0.1054]), array([1.]))
     """
-    m = check_int(m, "m", minimum=1)
-    starts = check_int(starts, "starts", minimum=1)
-    prune = check_positive(prune, "prune", strict=False)
-    merge = check_positive(merge, "merge", strict=False)
-    lo_r, hi_r = (check_positive(v, "rate_bounds") for v in rate_bounds)
+    m = check_int(m, "m", minimum=1, maximum=MAX_WIDTH)
+    starts = check_int(starts, "starts", minimum=1, maximum=1000)
+    prune = check_real(prune, "prune", minimum=0.0, maximum=1.0, strict_maximum=True)
+    merge = check_real(merge, "merge", minimum=0.0)
+    max_nfev = check_int(max_nfev, "max_nfev", minimum=1, maximum=10**7)
+    try:
+        lo_r, hi_r = rate_bounds
+    except (TypeError, ValueError):
+        raise TypeError(f"rate_bounds must be a pair (lo, hi) of rates, got {rate_bounds!r:.80}") from None
+    lo_r, hi_r = check_positive(lo_r, "rate_bounds"), check_positive(hi_r, "rate_bounds")
     if lo_r >= hi_r:
         raise ValueError(f"rate_bounds must be increasing, got {rate_bounds}")
-    t = fit_grid() if t is None else as_array(t, "t", ndim=1)
-    y = _rho_values(rho, t)
-    w = np.ones_like(t) if weights is None else as_array(weights, "weights", shape=(t.size,))
-    if np.any(w < 0):
-        raise ValueError("weights must be >= 0")
+    t, y, w = _grid(t, weights, rho)
+    check_size("exponential_fit: the basis matrix (grid size, m)", t.size, m)
     sw = np.sqrt(w)
     lo, hi = np.log(lo_r), np.log(hi_r)
     tpos = t[t > 0]

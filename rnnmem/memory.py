@@ -22,7 +22,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
-import scipy.linalg
 
 from rnnmem import _kernels_memory as KM
 from rnnmem._kernels import ACTIVATIONS as _ACT_CODES
@@ -465,6 +464,8 @@ def continuous_kernel(W, U, C, t, *, method: str = "auto") -> np.ndarray:
                 K = np.ascontiguousarray(np.einsum("pm,tm,md->tpd", CV, E, VU).real)
         if K is None:
             check_size("continuous_kernel (method='expm')", T, m, m)
+            import scipy.linalg
+
             E = scipy.linalg.expm(t[:, None, None] * W[None])  # (T, m, m)
             K = np.ascontiguousarray(C[None] @ E @ U[None])
     return check_finite_result(K, "the continuous kernel ρ(t) = C e^{Wt} U", time_axis=0,

@@ -28,13 +28,25 @@ Contents: :func:`lag_weights`, :func:`prior_variance`, :func:`init` → :class:`
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
-import scipy.linalg as sla
 
 from rnnmem import _kernels_linear as KL
-from rnnmem._validate import as_array, as_rng, check_choice, check_int, check_positive
+from rnnmem._deprecation_b import no_extra_kwargs, renamed
+from rnnmem._validate import (
+    NonFiniteError,
+    as_array,
+    as_rng,
+    check_bool,
+    check_choice,
+    check_finite_result,
+    check_int,
+    check_positive,
+    check_real,
+    check_size,
+)
 from rnnmem.rnn import RNN
 
 __all__ = [
@@ -53,15 +65,26 @@ __all__ = [
 ]
 
 PARAMETERIZATIONS = ("ntk", "standard")
+#: the largest lag count accepted (a bound on absurd requests, refused before allocating)
+_MAX_LAGS = 2**40
 
 
 # ---------------------------------------------------------------------------------------------------- closed forms
 def _lags(lags, name="lags") -> np.ndarray:
-    if isinstance(lags, (int, np.integer)) and not isinstance(lags, bool):
-        return np.arange(check_int(lags, name, minimum=1))
-    arr = np.asarray(lags)
+    if isinstance(lags, (int, np.integer)) and not isinstance(lags, (bool, np.bool_)):
+        n = check_int(lags, name, minimum=1, maximum=_MAX_LAGS)
+        check_size(name, n)
+        return np.arange(n)
+    if isinstance(lags, (bool, np.bool_, str, bytes)) or lags is None:
+        raise TypeError(f"{name} must be a positive int n (meaning lags 0..n-1) or a 1-D array of non-negative "
+                        f"integer lags, got {type(lags).__name__} {lags!r}")
+    try:
+        arr = np.asarray(lags)
+    except (ValueError, TypeError):
+        raise TypeError(f"{name} must be a positive int n or a 1-D array of non-negative integer lags, got "
+                        f"{type(lags).__name__}") from None
     if arr.ndim != 1 or arr.size == 0:
-        raise ValueError(f"{name} must be a positive int J (meaning lags 0..J-1) or a non-empty 1-D array of lags, "
+        raise ValueError(f"{name} must be a positive int n (meaning lags 0..n-1) or a non-empty 1-D array of lags, "
                          f"got shape {arr.shape}")
     if arr.dtype.kind not in "iu":
         if arr.dtype.kind == "f" and np.all(np.isfinite(arr)) and np.all(arr == np.round(arr)):
@@ -70,12 +93,27 @@ def _lags(lags, name="lags") -> np.ndarray:
             raise TypeError(f"{name} must hold non-negative integers, got dtype {arr.dtype}")
     if arr.min() < 0:
         raise ValueError(f"{name} must be non-negative, got minimum {arr.min()}")
+    if arr.max() > _MAX_LAGS:
+        raise ValueError(f"{name} holds the lag {arr.max()}, beyond the largest supported lag {_MAX_LAGS}")
     return arr.astype(np.int64)
 
 
 def _lrs(lr_W, lr_U, lr_C):
-    return (check_positive(lr_W, "lr_W", strict=False), check_positive(lr_U, "lr_U", strict=False),
-            check_positive(lr_C, "lr_C", strict=False))
+    return (check_real(lr_W, "lr_W", minimum=0.0), check_real(lr_U, "lr_U", minimum=0.0),
+            check_real(lr_C, "lr_C", minimum=0.0))
+
+
+def _variances(sigma2, nu_C, nu_U):
+    return (check_real(sigma2, "sigma2", minimum=0.0), check_real(nu_C, "nu_C", minimum=0.0),
+            check_real(nu_U, "nu_U", minimum=0.0))
+
+
+def _finite_lags(out: np.ndarray, what: str, lags: np.ndarray, hint: str) -> np.ndarray:
+    """Raise NonFiniteError naming the first lag at which a closed form overflowed."""
+    if np.isfinite(out).all():
+        return out
+    i = int(np.argmax(~np.isfinite(out)))
+    raise NonFiniteError(f"{what} overflows float64 at lag j = {int(lags[i])}; {hint}", step=int(lags[i]))
 
 
 def prior_variance(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0) -> np.ndarray:
@@ -83,11 +121,13 @@ def prior_variance(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0) ->
 
     ``lags``: an int J (lags 0..J-1) or an array of non-negative integer lags.
     """
-    j = _lags(lags).astype(float)
-    s2 = check_positive(sigma2, "sigma2", strict=False)
-    nu_C = check_positive(nu_C, "nu_C", strict=False)
-    nu_U = check_positive(nu_U, "nu_U", strict=False)
-    return nu_C * nu_U * s2**j
+    lg = _lags(lags)
+    j = lg.astype(float)
+    s2, nu_C, nu_U = _variances(sigma2, nu_C, nu_U)
+    with np.errstate(over="ignore", invalid="ignore"):
+        out = nu_C * nu_U * s2**j
+    return _finite_lags(out, f"prior_variance(sigma2={s2!r}, nu_C={nu_C!r}, nu_U={nu_U!r})", lg,
+                        "σ^{2j} grows without bound for sigma2 > 1: use fewer lags or smaller values")
 
 
 def lag_weights(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0, parameterization: str = "ntk", *,
@@ -124,17 +164,20 @@ def lag_weights(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0, param
     array([2., 3., 4., 5.])
     """
     check_choice(parameterization, "parameterization", PARAMETERIZATIONS)
-    j = _lags(lags).astype(float)
-    s2 = check_positive(sigma2, "sigma2", strict=False)
-    nu_C = check_positive(nu_C, "nu_C", strict=False)
-    nu_U = check_positive(nu_U, "nu_U", strict=False)
+    lg = _lags(lags)
+    j = lg.astype(float)
+    s2, nu_C, nu_U = _variances(sigma2, nu_C, nu_U)
     eW, eU, eC = _lrs(lr_W, lr_U, lr_C)
-    pw = s2**j
-    pw1 = np.where(j > 0, s2 ** np.maximum(j - 1.0, 0.0), 0.0)
-    out = eC * nu_U * pw + eW * j * nu_C * nu_U * pw1
-    if parameterization == "ntk":
-        out = out + eU * nu_C * pw
-    return out
+    with np.errstate(over="ignore", invalid="ignore"):
+        pw = s2**j
+        pw1 = np.where(j > 0, s2 ** np.maximum(j - 1.0, 0.0), 0.0)
+        out = eC * nu_U * pw + eW * j * nu_C * nu_U * pw1
+        if parameterization == "ntk":
+            out = out + eU * nu_C * pw
+    return _finite_lags(out, f"lag_weights(sigma2={s2!r}, nu_C={nu_C!r}, nu_U={nu_U!r}, lr_W={eW!r}, lr_U={eU!r}, "
+                        f"lr_C={eC!r})", lg,
+                        "ρ_j² ~ j σ^{2j} grows without bound for sigma2 > 1 (and the variances/learning rates scale "
+                        "it): use fewer lags or smaller values")
 
 
 # ---------------------------------------------------------------------------------------------------- wide RNN
@@ -142,7 +185,8 @@ def lag_weights(lags, sigma2: float, nu_C: float = 1.0, nu_U: float = 1.0, param
 class WideLinearRNN:
     """A scalar-in, scalar-out linear elman RNN with its parameterisation and per-block learning-rate multipliers.
 
-    Stores the effective weights W (n, n), U (n,), C (n,) (for ``"ntk"``: W = A/√n, C = Γ/√n). Training with
+    Stores the effective weights W (n, n), U (n,), C (n,) of width n = :attr:`hidden` (for ``"ntk"``: W = A/√n,
+    C = Γ/√n), the variances σ² = ``sigma2``, ν_C, ν_U (finite, >= 0) and the multipliers (finite, >= 0). Training with
     :func:`gd` at learning rate η updates W -= η η_W/n ∇_W, C -= η η_C/n ∇_C and U -= η η_U κ ∇_U (κ = 1 for
     ``"ntk"``, 1/n for ``"standard"``) — gradient descent on θ in either parameterisation — whose function-space
     kernel is :func:`empirical` of this model.
@@ -167,22 +211,32 @@ class WideLinearRNN:
         U = as_array(self.U, "U", shape=(n,))
         C = as_array(self.C, "C", shape=(n,))
         check_choice(self.parameterization, "parameterization", PARAMETERIZATIONS)
-        _lrs(self.lr_W, self.lr_U, self.lr_C)
+        scalars = dict(zip(("sigma2", "nu_C", "nu_U"), _variances(self.sigma2, self.nu_C, self.nu_U), strict=True))
+        scalars.update(zip(("lr_W", "lr_U", "lr_C"), _lrs(self.lr_W, self.lr_U, self.lr_C), strict=True))
         for name, arr in (("W", W), ("U", U), ("C", C)):
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
+        for name, v in scalars.items():
+            object.__setattr__(self, name, v)
 
     def __reduce__(self):  # rebuild through __init__, so the arrays come back read-only
         return (type(self), tuple(getattr(self, f) for f in self.__dataclass_fields__))
 
     @property
+    def hidden(self) -> int:
+        """Width n of the hidden state (the name ``hidden`` as in :class:`rnnmem.RNN`)."""
+        return self.W.shape[0]
+
+    @property
     def n(self) -> int:
-        """Width n."""
+        """Width n (deprecated alias of :attr:`hidden`)."""
+        warnings.warn("`n` is deprecated and will be removed in rnnmem 0.3; use `hidden`", DeprecationWarning,
+                      stacklevel=2)
         return self.W.shape[0]
 
     def to_rnn(self) -> RNN:
         """The equivalent :class:`rnnmem.RNN` (linear elman, b = 0, D = None)."""
-        return RNN(self.W, self.U[:, None], np.zeros(self.n), self.C[None, :], activation="linear")
+        return RNN(self.W, self.U[:, None], np.zeros(self.hidden), self.C[None, :], activation="linear")
 
     def replace(self, **changes) -> WideLinearRNN:
         """A copy with some fields changed."""
@@ -190,12 +244,21 @@ class WideLinearRNN:
         kw.update(changes)
         return WideLinearRNN(**kw)
 
-    def markov(self, J: int) -> np.ndarray:
-        """Markov parameters L_j = C W^j U, j = 0..J-1, as a vector (J,)."""
-        J = check_int(J, "J", minimum=1)
-        Ku = np.empty((J, self.n))
-        KL.krylov(self.W, self.U, J, Ku)
-        return Ku @ self.C
+    def markov(self, n: int | None = None, **deprecated) -> np.ndarray:
+        """Markov parameters L_j = C W^j U, j = 0..n-1, as a vector (n,) (``J`` is a deprecated alias of ``n``).
+
+        Raises :class:`~rnnmem.NonFiniteError` naming the first lag at which L_j overflows (an unstable W).
+        """
+        n = renamed(n, deprecated, "J", "n", "markov", required=True)
+        no_extra_kwargs(deprecated, "markov")
+        n = check_int(n, "n", minimum=1, maximum=_MAX_LAGS)
+        check_size("markov: the Krylov rows (n, hidden)", n, self.hidden)
+        Ku = np.empty((n, self.hidden))
+        with np.errstate(all="ignore"):
+            KL.krylov(self.W, self.U, n, Ku)
+            L = Ku @ self.C
+        return _finite_lags(L, "WideLinearRNN.markov(): L_j = C W^j U", np.arange(n),
+                            f"W is unstable (spectral radius {_rho(self.W):.6g}) or U, C too large: use fewer lags")
 
     def kernel(self, lags) -> np.ndarray:
         """:func:`empirical` Gram matrix with this model's parameterisation and learning-rate multipliers."""
@@ -207,19 +270,27 @@ class WideLinearRNN:
                            lr_W=self.lr_W, lr_U=self.lr_U, lr_C=self.lr_C)
 
 
-def init(n: int, sigma2: float = 1.0, nu_C: float = 1.0, nu_U: float = 1.0, parameterization: str = "ntk", *,
-         lr_W: float = 1.0, lr_U: float = 1.0, lr_C: float = 1.0, rng=None) -> WideLinearRNN:
-    """Random wide linear elman RNN (module docstring; docs/math.md §7b).
+def _rho(W) -> float:
+    with np.errstate(all="ignore"):
+        return float(np.max(np.abs(np.linalg.eigvals(W)))) if np.isfinite(W).all() else float("inf")
+
+
+def init(hidden: int | None = None, sigma2: float = 1.0, nu_C: float = 1.0, nu_U: float = 1.0,
+         parameterization: str = "ntk", *, lr_W: float = 1.0, lr_U: float = 1.0, lr_C: float = 1.0, rng=None,
+         **deprecated) -> WideLinearRNN:
+    """Random wide linear elman RNN of width n = ``hidden`` (module docstring; docs/math.md §7b).
 
     Both parameterisations give the same distribution of the effective weights: W_ij ~ N(0, σ²/n),
     U_i ~ N(0, ν_U), C_i ~ N(0, ν_C/n); they differ in what is trained (and so in the kernel). Same ``rng`` seed,
-    same model (W is drawn first, then U, then C).
+    same model (W is drawn first, then U, then C). ``n=`` is a deprecated alias of ``hidden``.
     """
-    n = check_int(n, "n", minimum=1)
+    n = renamed(hidden, deprecated, "n", "hidden", "init", required=True)
+    no_extra_kwargs(deprecated, "init")
+    n = check_int(n, "hidden", minimum=1, maximum=_MAX_LAGS)
+    check_size("init: W (hidden, hidden)", n, n)
     check_choice(parameterization, "parameterization", PARAMETERIZATIONS)
-    s2 = check_positive(sigma2, "sigma2", strict=False)
-    nu_C = check_positive(nu_C, "nu_C", strict=False)
-    nu_U = check_positive(nu_U, "nu_U", strict=False)
+    s2, nu_C, nu_U = _variances(sigma2, nu_C, nu_U)
+    _lrs(lr_W, lr_U, lr_C)
     gen = as_rng(rng)
     W = gen.standard_normal((n, n)) * np.sqrt(s2 / n)
     U = gen.standard_normal(n) * np.sqrt(nu_U)
@@ -237,11 +308,11 @@ def _scalar_linear(model):
         else:
             raise TypeError(f"model must be an rnnmem.RNN or ntk.WideLinearRNN, got {type(model).__name__}")
     if model.activation != "linear" or model.cell != "elman":
-        raise ValueError(f"the Markov-parameter Gram needs a linear elman RNN; got cell={model.cell!r}, "
+        raise ValueError(f"model must be a linear elman RNN (the Markov-parameter Gram); got cell={model.cell!r}, "
                          f"activation={model.activation!r}")
     if model.inputs != 1 or model.outputs != 1:
-        raise ValueError(f"the Markov-parameter Gram needs scalar input and output; got d={model.inputs}, "
-                         f"p={model.outputs}")
+        raise ValueError(f"model must have scalar input and output (the Markov-parameter Gram); got "
+                         f"d={model.inputs}, p={model.outputs}")
     return np.ascontiguousarray(model.W), np.ascontiguousarray(model.U[:, 0]), np.ascontiguousarray(model.C[0])
 
 
@@ -309,21 +380,33 @@ def empirical(model, lags, *, parameterization: str | None = None, lr_W: float |
     check_choice(parameterization, "parameterization", PARAMETERIZATIONS)
     eW, eU, eC = (getattr(model, f"lr_{b}") if wide else 1.0 for b in "WUC")
     eW, eU, eC = _lrs(eW if lr_W is None else lr_W, eU if lr_U is None else lr_U, eC if lr_C is None else lr_C)
+    blocks = check_bool(blocks, "blocks")
     lg = _lags(lags)
     J = int(lg.max()) + 1
     n = W.shape[0]
-    Ku, Kc = _krylov_pair(W, U, C, J)
-    Gu = Ku @ Ku.T
-    Gc = Kc @ Kc.T
+    check_size("empirical: the Krylov rows (max lag + 1, width)", 2 * J, n)
+    check_size("empirical: the Gram matrices (max lag + 1)²", 3 * J, J)
+    with np.errstate(all="ignore"):
+        Ku, Kc = _krylov_pair(W, U, C, J)
+        Gu = Ku @ Ku.T
+        Gc = Kc @ Kc.T
+    if not (np.isfinite(Gu).all() and np.isfinite(Gc).all()):
+        bad = int(np.argmax(~(np.isfinite(Gu).all(axis=1) & np.isfinite(Gc).all(axis=1))))
+        raise NonFiniteError(f"empirical(): the Krylov vectors W^j U, (W^j)ᵀCᵀ overflow float64 at lag j = {bad} (W is "
+                             f"unstable, spectral radius {_rho(W):.6g}); use fewer lags", step=bad)
     Gw = np.empty((J, J))
-    KL.gram_w(Gc, Gu, Gw)
+    with np.errstate(all="ignore"):
+        KL.gram_w(Gc, Gu, Gw)
     if parameterization == "ntk":
         sW, sU, sC = eW / n, eU, eC / n
     else:
         sW, sU, sC = eW / n, eU / n, eC / n
     sel = np.ix_(lg, lg)
-    parts = {"W": sW * Gw[sel], "U": sU * Gc[sel], "C": sC * Gu[sel]}
-    G = parts["W"] + parts["U"] + parts["C"]
+    with np.errstate(all="ignore"):
+        parts = {"W": sW * Gw[sel], "U": sU * Gc[sel], "C": sC * Gu[sel]}
+        G = parts["W"] + parts["U"] + parts["C"]
+    check_finite_result(G, "empirical(): the Gram matrix G", hint="the Markov-parameter gradients overflow float64 "
+                        "(an unstable W or huge learning-rate multipliers); use fewer lags")
     return (G, parts) if blocks else G
 
 
@@ -348,7 +431,11 @@ class SCNN:
         r = as_array(self.rho2, "rho2", ndim=1)
         if np.any(r <= 0):
             raise ValueError(f"rho2 must be positive, got minimum {r.min()}")
-        t = as_array(self.theta, "theta", shape=(r.shape[0],))
+        if not np.isfinite(np.sqrt(r)).all() or np.any(np.sqrt(r) == 0):
+            raise ValueError("rho2 must lie in (1e-308, 1.8e308): its square roots ρ_j scale the coefficients")
+        t = as_array(self.theta, "theta", ndim=1)
+        if t.shape != r.shape:
+            raise ValueError(f"theta has {t.size} coefficients but rho2 has {r.size} lag weights: one of each per lag")
         for name, arr in (("rho2", r), ("theta", t)):
             arr.flags.writeable = False
             object.__setattr__(self, name, arr)
@@ -360,21 +447,35 @@ class SCNN:
     def from_response(cls, L, rho2) -> SCNN:
         """The SCNN with impulse response L: θ = L/ρ (same initial function as a given RNN)."""
         rho2 = as_array(rho2, "rho2", ndim=1)
-        L = as_array(L, "L", shape=(rho2.shape[0],))
-        return cls(rho2, L / np.sqrt(rho2))
+        L = as_array(L, "L", ndim=1)
+        if L.shape != rho2.shape:
+            raise ValueError(f"L has {L.size} lags but rho2 has {rho2.size} lag weights: one of each per lag")
+        if np.any(rho2 <= 0):
+            raise ValueError(f"rho2 must be positive, got minimum {rho2.min()}")
+        with np.errstate(all="ignore"):
+            theta = L / np.sqrt(rho2)
+        check_finite_result(theta, "SCNN.from_response(): θ = L/ρ", hint="rho2 too small for the given L")
+        return cls(rho2, theta)
 
     @property
     def J(self) -> int:
         """Number of lags."""
         return self.rho2.shape[0]
 
-    def markov(self, J: int | None = None) -> np.ndarray:
-        """Impulse response L_j = ρ_j θ_j (zero beyond the last lag), j = 0..J-1."""
-        L = np.sqrt(self.rho2) * self.theta
-        if J is None:
+    def markov(self, n: int | None = None, **deprecated) -> np.ndarray:
+        """Impulse response L_j = ρ_j θ_j (zero beyond the last lag), j = 0..n-1 (default: the model's own
+        :attr:`J` lags; ``J=`` is a deprecated alias of ``n``)."""
+        n = renamed(n, deprecated, "J", "n", "markov")
+        no_extra_kwargs(deprecated, "markov")
+        with np.errstate(all="ignore"):
+            L = np.sqrt(self.rho2) * self.theta
+        L = check_finite_result(L, "SCNN.markov(): L = ρ ∘ θ", time_axis=0,
+                                hint="rho2 and theta too large for float64")
+        if n is None:
             return L
-        J = check_int(J, "J", minimum=1)
-        return np.concatenate([L, np.zeros(max(0, J - L.size))])[:J]
+        n = check_int(n, "n", minimum=1, maximum=_MAX_LAGS)
+        check_size("SCNN.markov", n)
+        return np.concatenate([L, np.zeros(max(0, n - L.size))])[:n]
 
     def __call__(self, x) -> np.ndarray:
         """Outputs (B, T) of inputs (B, T) (or (B, T, 1) → (B, T, 1)): causal convolution with :meth:`markov`."""
@@ -384,29 +485,43 @@ class SCNN:
             raise ValueError(f"x must be (B, T) or (B, T, 1), got shape {arr.shape}")
         X = arr[..., 0] if three else arr
         B, T = X.shape
-        y = lagged_design(X, self.J) @ self.markov()
-        y = y.reshape(B, T)
+        with np.errstate(all="ignore"):
+            y = lagged_design(X, self.J) @ self.markov()
+        y = check_finite_result(y.reshape(B, T), "SCNN(x): the outputs", time_axis=1,
+                                hint="x or the coefficients too large for float64")
         return y[..., None] if three else y
 
 
-def lagged_design(x, J: int, *, last_only: bool = False) -> np.ndarray:
-    """Design matrix of a causal convolution: rows X[(b, k), j] = x[b, k - j] (0 when k < j), j = 0..J-1.
+def lagged_design(x, n: int | None = None, *, last_only: bool = False, **deprecated) -> np.ndarray:
+    """Design matrix of a causal convolution: rows X[(b, k), j] = x[b, k - j] (0 when k < j), j = 0..n-1.
 
-    Then ``X @ L`` is y_k = Σ_{j<J} L_j x_{k-j} for every (b, k) in row-major order (b outer), or only k = T-1 with
-    ``last_only``. x: (B, T) or (B, T, 1).
+    Then ``X @ L`` is y_k = Σ_{j<n} L_j x_{k-j} for every (b, k) in row-major order (b outer), or only k = T-1 with
+    ``last_only``. x: (B, T) or (B, T, 1). ``n`` is the number of lags (``J`` is a deprecated alias).
     """
+    J = renamed(n, deprecated, "J", "n", "lagged_design", required=True)
+    no_extra_kwargs(deprecated, "lagged_design")
+    last_only = check_bool(last_only, "last_only")
     arr = as_array(x, "x", ndim=(2, 3))
     if arr.ndim == 3:
         if arr.shape[2] != 1:
             raise ValueError(f"x must be (B, T) or (B, T, 1), got shape {arr.shape}")
         arr = arr[..., 0]
-    J = check_int(J, "J", minimum=1)
+    J = check_int(J, "n", minimum=1, maximum=_MAX_LAGS)
     B, T = arr.shape
+    check_size("lagged_design: the design matrix (B·T, n)", B, 1 if last_only else T, J)
+    check_size("lagged_design: the padded input (B, T + n)", B, T + J)
     pad = np.concatenate([np.zeros((B, J - 1)), arr], axis=1)  # pad[b, J-1+k] = x[b, k]
     win = np.lib.stride_tricks.sliding_window_view(pad, J, axis=1)[:, :, ::-1]  # (B, T, J): x[b, k-j]
     if last_only:
         return np.ascontiguousarray(win[:, -1, :])
     return np.ascontiguousarray(win.reshape(B * T, J))
+
+
+def _weights(rho2, J: int) -> np.ndarray:
+    rho2 = as_array(rho2, "rho2", ndim=1)
+    if rho2.size != J:
+        raise ValueError(f"rho2 has {rho2.size} lag weights but X has {J} columns (lags): one weight per column")
+    return rho2
 
 
 def _design(X, y):
@@ -441,7 +556,7 @@ def interpolant(X, y, rho2, L0=None) -> np.ndarray:
     X = as_array(X, "X", ndim=2)
     N, J = X.shape
     y = as_array(y, "y", shape=(N,)) if np.ndim(y) <= 1 else as_array(y, "y", shape=(N, None))
-    rho2 = as_array(rho2, "rho2", shape=(J,))
+    rho2 = _weights(rho2, J)
     if np.any(rho2 <= 0):
         raise ValueError(f"rho2 must be positive, got minimum {rho2.min()}")
     if L0 is None:
@@ -450,15 +565,22 @@ def interpolant(X, y, rho2, L0=None) -> np.ndarray:
         L0 = as_array(L0, "L0", shape=(J,)) if np.ndim(L0) <= 1 else as_array(L0, "L0", shape=(J, None))
     if y.ndim == 2 and L0.ndim == 2 and y.shape[1] != L0.shape[1]:
         raise ValueError(f"y has {y.shape[1]} columns but L0 has {L0.shape[1]}; they must match (or one be 1-D)")
-    r = np.sqrt(rho2)
-    XL0 = X @ L0
-    if y.ndim == 2 and XL0.ndim == 1:
-        XL0 = XL0[:, None]
-    rhs = (y[:, None] if y.ndim == 1 and L0.ndim == 2 else y) - XL0
-    z = sla.lstsq(X * r, rhs, lapack_driver="gelsd")[0]
-    if z.ndim == 2:
-        return (L0[:, None] if L0.ndim == 1 else L0) + r[:, None] * z
-    return L0 + r * z
+    import scipy.linalg as sla
+
+    with np.errstate(all="ignore"):
+        r = np.sqrt(rho2)
+        XL0 = X @ L0
+        if y.ndim == 2 and XL0.ndim == 1:
+            XL0 = XL0[:, None]
+        rhs = (y[:, None] if y.ndim == 1 and L0.ndim == 2 else y) - XL0
+        Xr = X * r
+    check_finite_result(Xr, "interpolant(): X R^{1/2}", hint="X or rho2 too large for float64")
+    check_finite_result(rhs, "interpolant(): the residual y − X L0", hint="X, y or L0 too large for float64")
+    z = sla.lstsq(Xr, rhs, lapack_driver="gelsd")[0]
+    with np.errstate(all="ignore"):
+        out = (L0[:, None] if L0.ndim == 1 else L0) + r[:, None] * z if z.ndim == 2 else L0 + r * z
+    return check_finite_result(out, "interpolant(): L̂", hint="the weighted system is too ill-conditioned or its "
+                               "entries too large for float64")
 
 
 def stable_lr(X, rho2, fraction: float = 1.0) -> float:
@@ -468,11 +590,22 @@ def stable_lr(X, rho2, fraction: float = 1.0) -> float:
     without oscillation in the top eigendirection.
     """
     X = as_array(X, "X", ndim=2)
-    rho2 = as_array(rho2, "rho2", shape=(X.shape[1],))
+    rho2 = _weights(rho2, X.shape[1])
+    if np.any(rho2 < 0):
+        raise ValueError(f"rho2 must be >= 0, got minimum {rho2.min()}")
     fraction = check_positive(fraction, "fraction")
-    Z = X * np.sqrt(rho2)
+    with np.errstate(all="ignore"):
+        Z = X * np.sqrt(rho2)
+    check_finite_result(Z, "stable_lr(): X R^{1/2}", hint="X or rho2 too large for float64")
     lam = 2.0 / X.shape[0] * np.linalg.norm(Z, 2) ** 2
-    return fraction / lam
+    if not lam > 0:
+        raise ValueError("stable_lr(): the gradient-descent operator (2/N) R^{1/2} XᵀX R^{1/2} is zero (X is all zeros "
+                         "or rho2 vanishes on its support): every step size is stable, there is no largest one")
+    out = fraction / lam
+    if not np.isfinite(out):
+        raise NonFiniteError(f"stable_lr(): fraction/λ_max = {out} overflows float64 (λ_max = {lam:.3g}: X or rho2 "
+                             "nearly zero)")
+    return out
 
 
 @dataclass
@@ -519,7 +652,9 @@ def gd(model, X, y, *, lr: float, steps: int, X_test=None, y_test=None, record_e
     X, y = _design(X, y)
     N, J = X.shape
     lr = check_positive(lr, "lr")
-    steps = check_int(steps, "steps", minimum=0)
+    steps = check_int(steps, "steps", minimum=0, maximum=_MAX_LAGS)
+    if not isinstance(model, (SCNN, WideLinearRNN)):
+        raise TypeError(f"model must be a WideLinearRNN or an SCNN, got {type(model).__name__}")
     if (X_test is None) != (y_test is None):
         raise ValueError("give both X_test and y_test or neither")
     if X_test is not None:
@@ -527,26 +662,43 @@ def gd(model, X, y, *, lr: float, steps: int, X_test=None, y_test=None, record_e
         if X_test.shape[1] != J:
             raise ValueError(f"X_test has {X_test.shape[1]} columns, X has {J}")
     every = max(1, steps // 50) if record_every is None else check_int(record_every, "record_every", minimum=1)
+    check_size("gd: the recorded impulse responses", steps // every + 2, J)
     train, test, rec_steps, recs = [], [], [], []
+
+    def diverged(t: int, what: str):
+        if t == 0:
+            return NonFiniteError(f"gd: {what} at the start (step 0) is not finite: X, y (or X_test, y_test) or the "
+                                  "model's weights too large for float64", step=0)
+        return NonFiniteError(f"gd diverged at step {t} ({what} not finite) with lr={lr!r}; reduce lr (stable_lr(X, "
+                              "rho2) is the largest stable step of the SCNN)", step=t)
+
     if isinstance(model, SCNN):
         if model.J != J:
             raise ValueError(f"the SCNN has {model.J} lags but X has {J} columns")
         r = np.sqrt(model.rho2)
         theta = model.theta.copy()
         for t in range(steps + 1):
-            L = r * theta
-            res = X @ L - y
-            train.append(float(res @ res / N))
+            with np.errstate(all="ignore"):
+                L = r * theta
+                res = X @ L - y
+                loss = float(res @ res / N)
+            if not (np.isfinite(loss) and np.isfinite(L).all()):
+                raise diverged(t, "the loss")
+            train.append(loss)
             if X_test is not None:
-                test.append(_mse(X_test, L, y_test))
+                with np.errstate(all="ignore"):
+                    test.append(_mse(X_test, L, y_test))
+                if not np.isfinite(test[-1]):
+                    raise diverged(t, "the test loss")
             if t % every == 0 or t == steps:
                 rec_steps.append(t)
                 recs.append(L.copy())
             if t < steps:
-                theta -= lr * r * (2.0 / N) * (X.T @ res)
+                with np.errstate(all="ignore"):
+                    theta -= lr * r * (2.0 / N) * (X.T @ res)
         out = SCNN(model.rho2, theta)
     elif isinstance(model, WideLinearRNN):
-        n = model.n
+        n = model.hidden
         W, U, C = model.W.copy(), model.U.copy(), model.C.copy()
         kU = 1.0 if model.parameterization == "ntk" else 1.0 / n
         aW, aU, aC = lr * model.lr_W / n, lr * model.lr_U * kU, lr * model.lr_C / n
@@ -554,24 +706,29 @@ def gd(model, X, y, *, lr: float, steps: int, X_test=None, y_test=None, record_e
             with np.errstate(over="ignore", invalid="ignore"):
                 Ku, Kc = _krylov_pair(W, U, C, J)
                 L = Ku @ C
-            if not np.all(np.isfinite(L)):
-                raise FloatingPointError(f"gd diverged at step {t} (non-finite Markov parameters); reduce lr")
-            res = X @ L - y
-            train.append(float(res @ res / N))
+                res = X @ L - y
+                loss = float(res @ res / N)
+            if not (np.all(np.isfinite(L)) and np.isfinite(loss)):
+                raise diverged(t, "the Markov parameters or the loss")
+            train.append(loss)
             if X_test is not None:
-                test.append(_mse(X_test, L, y_test))
+                with np.errstate(all="ignore"):
+                    test.append(_mse(X_test, L, y_test))
+                if not np.isfinite(test[-1]):
+                    raise diverged(t, "the test loss")
             if t % every == 0 or t == steps:
                 rec_steps.append(t)
                 recs.append(L.copy())
             if t == steps:
                 break
-            gW, gU, gC = _markov_vjp(Ku, Kc, (2.0 / N) * (X.T @ res))
-            np.multiply(gW, aW, out=gW)  # in place: no second n×n temporary
-            W -= gW
-            U -= aU * gU
-            C -= aC * gC
+            with np.errstate(all="ignore"):
+                gW, gU, gC = _markov_vjp(Ku, Kc, (2.0 / N) * (X.T @ res))
+                np.multiply(gW, aW, out=gW)  # in place: no second n×n temporary
+                W -= gW
+                U -= aU * gU
+                C -= aC * gC
+            if not (np.isfinite(W).all() and np.isfinite(U).all() and np.isfinite(C).all()):
+                raise diverged(t + 1, "the weights")
         out = model.replace(W=W, U=U, C=C)
-    else:
-        raise TypeError(f"model must be a WideLinearRNN or an SCNN, got {type(model).__name__}")
     return GDResult(out, np.array(train), np.array(test) if X_test is not None else None,
                     np.array(rec_steps), np.array(recs), {"lr": lr, "steps": steps})

@@ -112,12 +112,14 @@ def plot_memory(mf_or_list, ax=None, logy: bool = True, labels=None, fits: bool 
     if isinstance(mf_or_list, MemoryFunction):
         mfs = [mf_or_list]
     elif isinstance(mf_or_list, (str, bytes)) or not isinstance(mf_or_list, Sequence):
-        raise TypeError(f"plot_memory needs a MemoryFunction or a non-empty sequence of them, "
-                        f"got {type(mf_or_list).__name__}")
+        raise TypeError(f"mf_or_list must be a MemoryFunction or a non-empty sequence of them, "
+                        f"got {type(mf_or_list).__name__} (from rm.memory_function or rm.memory.exact_memory)")
     else:
         mfs = list(mf_or_list)
     if not mfs or not all(isinstance(m, MemoryFunction) for m in mfs):
-        raise TypeError("plot_memory needs a MemoryFunction or a non-empty sequence of them")
+        bad = next((type(m).__name__ for m in mfs if not isinstance(m, MemoryFunction)), "nothing (empty)")
+        raise TypeError(f"mf_or_list must be a MemoryFunction or a non-empty sequence of them, got a sequence "
+                        f"holding {bad} (from rm.memory_function or rm.memory.exact_memory)")
     logy = check_bool(logy, "logy")
     fits = check_bool(fits, "fits")
     legend = check_choice(legend, "legend", LEGENDS)
@@ -133,7 +135,12 @@ def plot_memory(mf_or_list, ax=None, logy: bool = True, labels=None, fits: bool 
         v = np.where(mf.values > 0, mf.values, np.nan) if logy else mf.values
         (line,) = ax.plot(mf.t, v, label=lab, **kwargs)
         if exact is not None and exact[i] is not None:
-            ax.plot(mf.t, exact[i](mf.t), ":", color="k", lw=1, label="exact" if i == 0 else None)
+            ex = np.asarray(exact[i](mf.t))
+            if ex.shape != mf.t.shape or not np.issubdtype(ex.dtype, np.number) or np.iscomplexobj(ex):
+                raise ValueError(f"exact[{i}] must map the {mf.t.shape[0]} times t to real memory values of shape "
+                                 f"{mf.t.shape}, got {ex.dtype} values of shape {ex.shape}: write it vectorised, "
+                                 f"e.g. exact=lambda t: 0.9 ** t")
+            ax.plot(mf.t, ex, ":", color="k", lw=1, label="exact" if i == 0 else None)
         if fits:
             try:
                 f = fit_decay(mf.t, mf.values)
@@ -237,12 +244,14 @@ def plot_perturbation(curves, ax=None, labels=None, radius: bool = False, ymax: 
     elif isinstance(curves, Mapping):
         items = [(str(k), v) for k, v in curves.items()]
     elif isinstance(curves, (str, bytes)) or not isinstance(curves, Sequence):
-        raise TypeError(f"plot_perturbation needs a PerturbationCurve, a sequence or a dict of them, "
-                        f"got {type(curves).__name__}")
+        raise TypeError(f"curves must be a PerturbationCurve, a sequence or a dict of them, "
+                        f"got {type(curves).__name__} (from rm.perturbation_error)")
     else:
         items = [(None, c) for c in curves]
     if not items or not all(isinstance(c, PerturbationCurve) for _, c in items):
-        raise TypeError("plot_perturbation needs a PerturbationCurve, a non-empty sequence or a dict of them")
+        bad = next((type(c).__name__ for _, c in items if not isinstance(c, PerturbationCurve)), "nothing (empty)")
+        raise TypeError(f"curves must be a PerturbationCurve, a non-empty sequence or a dict of them, got one "
+                        f"holding {bad} (from rm.perturbation_error)")
     radius = check_bool(radius, "radius")
     legend = check_choice(legend, "legend", LEGENDS)
     if ymax is not None:

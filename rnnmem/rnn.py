@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
+from rnnmem import _blas
 from rnnmem import _kernels as K
 from rnnmem._model import LOSSES, Frozen, loss_and_output_grad
 from rnnmem._validate import (
@@ -162,45 +163,27 @@ def _run_split(fn, args: tuple, rows: int, threads: int) -> None:
             f.result()
 
 
-_BLAS_LOCK = threading.Lock()
-_BLAS_STATE = {"depth": 0, "saved": None, "libs": None}
-
-
 def _blas_controllers() -> list:
-    """threadpoolctl controllers of the loaded BLAS libraries, including scipy's (the one numba's ``np.dot``
-    calls)."""
-    if _BLAS_STATE["libs"] is None:
-        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS numba calls before threadpoolctl looks)
-        from threadpoolctl import ThreadpoolController
-
-        _BLAS_STATE["libs"] = [lc for lc in ThreadpoolController().lib_controllers if lc.user_api == "blas"]
-    return _BLAS_STATE["libs"]
+    """The loaded BLAS libraries (numpy's and scipy's, the one numba's ``np.dot`` calls), as ``rnnmem._blas``
+    controllers: ``num_threads``, ``set_num_threads``, ``internal_api``, ``version``, ``filepath``."""
+    return _blas.controllers()
 
 
 def blas_max_threads() -> int:
     """The largest thread count of the loaded BLAS libraries."""
-    return max((lc.num_threads for lc in _blas_controllers()), default=1)
+    return _blas.max_threads()
 
 
-@contextlib.contextmanager
 def _one_blas_thread():
-    """Every BLAS on one thread for the duration (nested and concurrent uses share one saved state; the
-    original counts come back when the last one leaves). Direct library calls: ~µs, not threadpoolctl's ~100 µs."""
-    libs = _blas_controllers()
-    with _BLAS_LOCK:
-        if _BLAS_STATE["depth"] == 0:
-            _BLAS_STATE["saved"] = [lc.num_threads for lc in libs]
-            for lc in libs:
-                lc.set_num_threads(1)
-        _BLAS_STATE["depth"] += 1
-    try:
-        yield
-    finally:
-        with _BLAS_LOCK:
-            _BLAS_STATE["depth"] -= 1
-            if _BLAS_STATE["depth"] == 0:
-                for lc, n in zip(libs, _BLAS_STATE["saved"], strict=True):
-                    lc.set_num_threads(n)
+    """Every BLAS on one thread for the duration. Concurrent calls share the setting; a call wanting the BLAS's own
+    thread count waits until they leave, so each product's rounding does not depend on what runs beside it
+    (``rnnmem._blas``)."""
+    return _blas.blas_mode(_blas.ONE)
+
+
+def _own_blas_threads():
+    """The BLAS's own thread counts for the duration (waits for concurrent one-thread sections to leave)."""
+    return _blas.blas_mode(_blas.OWN)
 
 
 def _gemm_threads(work: float):
@@ -211,15 +194,17 @@ def _gemm_threads(work: float):
 
     if work < _calibrate.gemm_threads_min_work(_threads()):
         return _one_blas_thread()
-    return contextlib.nullcontext()
+    return _own_blas_threads()
 
 
 def _blas_threads(variant: str, rows: int = 0, m: int = 0):
     """Context for a recurrence whose per-step products are (rows, m) @ (m, m) (also used by ``rnnmem.gated``):
-    nothing for the loop variants and for ``blas-threaded``; for a BLAS variant, one BLAS thread unless the
-    calibration found a threaded BLAS faster for products of that size (``_gemm_threads``)."""
-    if variant in _LOOP_VARIANTS or variant == "blas-threaded":
+    nothing for the loop variants; the BLAS's own threads for ``blas-threaded``; for a BLAS variant, one BLAS
+    thread unless the calibration found a threaded BLAS faster for products of that size (``_gemm_threads``)."""
+    if variant in _LOOP_VARIANTS:
         return contextlib.nullcontext()
+    if variant == "blas-threaded":
+        return _own_blas_threads()
     return _gemm_threads(rows * m * m)
 
 
@@ -227,8 +212,10 @@ def _launch(direction: str, variant: str, args: tuple, rows: int, threads: int |
     """Run the ``direction`` ("forward"/"backward") kernel of ``variant`` on all ``rows`` (args without n0, n1)."""
     fn = _KERNELS[direction][0 if variant in _LOOP_VARIANTS else 1]
     threads = _threads() if threads is None else threads
-    # blas and blas-parallel: one BLAS thread inside each step's product (the split rows use the threads)
-    with _one_blas_thread() if variant in ("blas", "blas-parallel") else contextlib.nullcontext():
+    # blas and blas-parallel: one BLAS thread inside each step's product (the split rows use the threads);
+    # blas-threaded: the BLAS's own threads (each held for the whole kernel: the rounding does not change mid-call)
+    with _one_blas_thread() if variant in ("blas", "blas-parallel") else (
+            _own_blas_threads() if variant == "blas-threaded" else contextlib.nullcontext()):
         if variant in _SPLIT_VARIANTS and threads > 1 and rows > 1:
             _run_split(fn, args, rows, threads)
         else:

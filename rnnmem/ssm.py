@@ -26,7 +26,6 @@ import math
 
 import numba
 import numpy as np
-import scipy.fft
 
 from rnnmem import _kernels_ssm as KS
 from rnnmem._model import LOSSES, Frozen, loss_and_output_grad
@@ -219,6 +218,8 @@ class DiagonalSSM(Frozen):
         return y.transpose(1, 0, 2)
 
     def _fft_outputs(self, X):
+        import scipy.fft
+
         B, T, d = X.shape
         K = self._kernel(T)  # (T, p, d)
         p = self.outputs

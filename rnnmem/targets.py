@@ -19,7 +19,6 @@ from functools import partial
 from typing import Any
 
 import numpy as np
-import scipy.special
 
 from rnnmem._validate import (
     MISSING,
@@ -136,6 +135,8 @@ def _sum_of_exponentials_kernel(c, lam, t, dt):
 
 
 def _airy_kernel(c, t0, al, t, dt):
+    import scipy.special
+
     return c * scipy.special.airy(al * (t - t0))[0]
 
 

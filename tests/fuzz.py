@@ -112,6 +112,8 @@ class ContractViolation(AssertionError):
 
 
 def _snapshot(obj: Any) -> Any:
+    if isinstance(obj, np.ndarray) and obj.dtype == object:
+        return obj.copy()  # the same element objects: deep copies of object() entries never compare equal
     try:
         return copy.deepcopy(obj)
     except Exception:  # an object that cannot be copied is compared by identity only

@@ -6,21 +6,24 @@ import naive
 import numpy as np
 
 
-def _global_min(f, lo, hi, n_grid):
+def _global_min(f, lo, hi, n_grid, return_argmin=False):
     """Global minimum of a 1-Lipschitz f on [lo, hi]: a grid of step h, then a bounded Brent refinement on
     [ω_j − h, ω_j + h] around EVERY grid point with f(ω_j) <= min f(grid) + h. The minimiser ω* has a grid point
     within h/2, whose value is <= f(ω*) + h/2 <= min f(grid) + h/2 (Lipschitz), so its bracket, which contains ω*,
-    is among those refined (a refinement around the best grid point alone can pick the wrong valley)."""
+    is among those refined (a refinement around the best grid point alone can pick the wrong valley). With
+    ``return_argmin``, also the minimiser."""
     from scipy.optimize import minimize_scalar
 
     grid = np.linspace(lo, hi, n_grid)
     vals = np.array([f(w) for w in grid])
     h = grid[1] - grid[0]
-    best = float(vals.min())
+    k = int(np.argmin(vals))
+    best, arg = float(vals[k]), float(grid[k])
     for j in np.flatnonzero(vals <= vals.min() + h):
         res = minimize_scalar(f, bounds=(grid[j] - h, grid[j] + h), method="bounded", options={"xatol": 1e-13})
-        best = min(best, float(res.fun))
-    return best
+        if float(res.fun) < best:
+            best, arg = float(res.fun), float(res.x)
+    return (best, arg) if return_argmin else best
 
 
 def distance_continuous(W, n_grid=4001):
@@ -37,22 +40,33 @@ def distance_continuous(W, n_grid=4001):
     return _global_min(f, -R, R, n_grid)
 
 
-def distance_discrete(A, n_grid=4001):
-    """min_θ σ_min(A − e^{iθ}I) over [−π, π] by :func:`_global_min` (1-Lipschitz in θ: |d e^{iθ}/dθ| = 1)."""
+def distance_discrete(A, n_grid=4001, return_argmin=False):
+    """min_θ σ_min(A − e^{iθ}I) over [−π, π] by :func:`_global_min` (1-Lipschitz in θ: |d e^{iθ}/dθ| = 1), and the
+    minimiser θ with ``return_argmin``."""
     m = A.shape[0]
     if np.max(np.abs(np.linalg.eigvals(A))) >= 1:
-        return 0.0
+        return (0.0, 0.0) if return_argmin else 0.0
 
     def f(th):
         return np.linalg.svd(A - np.exp(1j * th) * np.eye(m), compute_uv=False)[-1]
 
-    return _global_min(f, -np.pi, np.pi, n_grid)
+    return _global_min(f, -np.pi, np.pi, n_grid, return_argmin)
+
+
+def destabilizing_direction(A):
+    """The documented worst-case direction of perturbation_error: at the minimiser θ* of σ_min(A − e^{iθ}I),
+    D = −Re(u v^H) from the SVD (A − e^{iθ*}I) v = σ_min u, normalised to ‖D‖₂ = 1."""
+    _, th = distance_discrete(A, return_argmin=True)
+    Uu, _, Vh = np.linalg.svd(A - np.exp(1j * th) * np.eye(A.shape[0]))
+    D = -np.real(np.outer(Uu[:, -1], Vh[-1]))
+    return D / np.linalg.svd(D, compute_uv=False)[0]
 
 
 def perturbation_errors(rnn, y, x, betas, samples, seed, blocks=None, norm="spectral", error="sup", power=2.0):
     """Per-β max error over ``samples`` random perturbations drawn in the documented order (for each β > 0, for each
     sample, for each block in params() order: one standard-normal array, scaled), plus W + βI and the "grown" worst
-    case; each perturbed model run by tests.naive.forward (loops over batch and time)."""
+    case and W + βD along the smallest destabiliser of the transition matrix (``destabilizing_direction``); each
+    perturbed model run by tests.naive.forward (loops over batch and time)."""
     gen = np.random.default_rng(seed)
     params = {k: np.array(v) for k, v in rnn.params().items()}
     names = list(params) if blocks is None else list(blocks)
@@ -117,6 +131,11 @@ def perturbation_errors(rnn, y, x, betas, samples, seed, blocks=None, norm="spec
                         nb = np.sqrt((B ** 2).sum())
                     p[n] = B * (1 + beta / nb) if nb > 0 else B
             errs.append(err(p))
+            A = params["W"] if rnn.cell == "elman" else np.eye(params["W"].shape[0]) + rnn.dt * params["W"]
+            D = destabilizing_direction(A)
+            if norm == "max_entry":
+                D = D / np.abs(D).max()
+            errs.append(err(dict(params, W=params["W"] + beta * D)))
         out.append(max(errs))
     return np.array(out)
 

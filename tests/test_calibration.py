@@ -9,6 +9,7 @@ import multiprocessing
 import os
 import sys
 import threading
+from concurrent.futures import ThreadPoolExecutor
 
 import naive
 import numpy as np
@@ -445,3 +446,170 @@ def test_busy_calibration_expires(fake_measure):
         assert cal.save(path, old)
         cal.table(threads)
         assert fake_measure == ([threads] if remeasured else []), (load, age)
+
+
+# ----------------------------------------------------------------------------------------- BLAS control (rnnmem._blas)
+def _lib_fields(libs):
+    return [(os.path.realpath(lc.filepath), lc.internal_api, lc.version, lc.architecture) for lc in libs]
+
+
+@pytest.fixture
+def two_blas_threads():
+    """Every BLAS on 2 threads for the test (restored after); skipped where no BLAS is controllable."""
+    from rnnmem import _blas
+
+    libs = _blas.controllers()
+    if not libs:
+        pytest.skip("no controllable BLAS in this process")
+    before = [lc.num_threads for lc in libs]
+    for lc in libs:
+        lc.set_num_threads(2)
+    if _blas.max_threads() < 2:
+        pytest.skip("the BLAS cannot run 2 threads here")
+    yield libs
+    for lc, n in zip(libs, before, strict=True):
+        lc.set_num_threads(n)
+
+
+def test_blas_found_without_threadpoolctl(monkeypatch):
+    """threadpoolctl is optional: without it (the import fails) the same libraries are found and controlled."""
+    from rnnmem import _blas
+
+    with_tpc = _blas.discover()
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)  # `import threadpoolctl` now raises ImportError
+    with pytest.raises(ImportError):
+        import threadpoolctl  # noqa: F401
+    without = _blas.discover()
+    if sys.platform == "linux":
+        assert without, "no OpenBLAS found in /proc/self/maps"
+    assert _lib_fields(without) == _lib_fields(with_tpc)
+    for lc in without:  # controllable
+        n = lc.num_threads
+        lc.set_num_threads(1)
+        assert lc.num_threads == 1
+        lc.set_num_threads(n)
+        assert lc.num_threads == n
+
+
+def _bits(variant):
+    """An RNN gradient (blas variant, per-step BLAS products) and a GRU gradient (BLAS weight-gradient sums)."""
+    rnn_module._FORCE_VARIANT = variant
+    model = rm.RNN.random(70, 2, 3, bias=0.3, rng=0)
+    rng = np.random.default_rng(1)
+    x = rng.normal(size=(9, 40, 2))
+    g = model.vjp(x, rng.normal(size=(9, 40, 3)))
+    gru = rm.GRU.random(8, rng=0)
+    xg = rng.normal(size=(16, 400, 1))
+    gg = gru.vjp(xg, rng.normal(size=(16, 400, 8))).state_dict()
+    return [g.W, g.U, g.C, g.x, gg["weight_hh_l0"], gg["weight_ih_l0"]]
+
+
+def test_results_identical_with_and_without_threadpoolctl(monkeypatch, two_blas_threads, three_threads):
+    from rnnmem import _blas
+
+    monkeypatch.setattr(rnn_module, "_FORCE_VARIANT", None)
+    ref = [_bits(v) for v in ("blas", "blas-threaded")]
+    monkeypatch.setitem(sys.modules, "threadpoolctl", None)
+    monkeypatch.setattr(_blas, "_LIBS", _blas.discover())
+    assert all(isinstance(lc, _blas.OpenBLAS) for lc in _blas.controllers())
+    got = [_bits(v) for v in ("blas", "blas-threaded")]
+    assert all(np.array_equal(a, b) for r, g in zip(ref, got, strict=True) for a, b in zip(r, g, strict=True))
+
+
+def test_one_blas_thread_from_any_python_thread(two_blas_threads):
+    """The mode is set from worker threads too (threadpoolctl's own controller ignores every thread but the first
+    that set a count: the cause of the concurrent calls' different bits)."""
+    from rnnmem import _blas
+
+    with rnn_module._one_blas_thread():  # a count set (and restored) from this thread first
+        assert _blas.max_threads() == 1
+
+    def inside(_):
+        with rnn_module._one_blas_thread():
+            one = _blas.max_threads()
+        return one, _blas.max_threads()
+
+    with ThreadPoolExecutor(1) as ex:  # one worker at a time: the count after leaving is the restored one
+        assert list(ex.map(inside, range(3))) == [(1, 2)] * 3
+
+
+def test_concurrent_calls_give_the_same_bits(two_blas_threads, monkeypatch, tmp_path):
+    """Same input, same bits, whatever other Python threads run meanwhile: one-thread calls (small products) beside
+    calls on the BLAS's own threads (a threaded product whose rounding differs from one thread's)."""
+    from rnnmem import gated
+
+    monkeypatch.setenv("RNNMEM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(cal, "gemm_threads_min_work", lambda threads: math.inf)  # the GRU's products: one thread
+    monkeypatch.setattr(gated, "_FORCE_VARIANT", "rows")
+    cal.clear()
+    gru = rm.GRU.random(8, rng=0)
+    rng = np.random.default_rng(3)
+    x, dy = rng.normal(size=(16, 400, 1)), rng.normal(size=(16, 400, 8))
+    a, b = rng.normal(size=(6384, 24)), rng.normal(size=(6384, 8))
+
+    def small(_):
+        return gru.vjp(x, dy).state_dict()["weight_hh_l0"]
+
+    def threaded(_):
+        with rnn_module._own_blas_threads():
+            return a.T @ b
+
+    ref_small, ref_threaded = small(0), threaded(0)
+    with rnn_module._one_blas_thread():
+        one_threaded = a.T @ b
+    with ThreadPoolExecutor(4) as ex:
+        futures = [ex.submit(small if i % 2 else threaded, i) for i in range(16)]
+        outs = [(i % 2, f.result()) for i, f in enumerate(futures)]
+    assert all(np.array_equal(o, ref_small if s else ref_threaded) for s, o in outs)
+    cal.clear()
+    # the check can fail: on this BLAS a product's last bits depend on its thread count
+    if np.array_equal(one_threaded, ref_threaded):
+        pytest.skip("this BLAS rounds the test product alike on 1 and 2 threads")
+
+
+_DEADLOCK_SCRIPT = """
+import sys, threading, time
+sys.path.insert(0, sys.argv[1])
+from rnnmem import _blas, _calibrate as cal, rnn
+sys.path.insert(0, sys.argv[2])
+from test_calibration import _synthetic
+
+held, measuring = threading.Event(), threading.Event()
+
+def slow_measure(threads):
+    measuring.set()
+    with _blas.blas_mode(_blas.OWN):  # waits until no thread holds the one-thread mode
+        time.sleep(0.1)
+    return _synthetic(threads)
+
+cal.measure = slow_measure
+
+def waiter():
+    with rnn._one_blas_thread():
+        held.set()
+        measuring.wait(10)
+        cal.table(2)  # waits for the calibrating thread, which waits for this thread's mode
+
+w = threading.Thread(target=waiter, daemon=True)
+w.start()
+held.wait(10)
+t = threading.Thread(target=cal.table, args=(2,), daemon=True)
+t.start()
+t.join(20)
+w.join(20)
+print("deadlock" if t.is_alive() or w.is_alive() else "ok", flush=True)
+"""
+
+
+def test_no_deadlock_when_a_call_waits_for_the_first_calibration(tmp_path):
+    """A thread calibrating (on the BLAS's own threads) while another waits for the calibration inside a one-thread
+    section: the waiter lets its section go while it waits (in a child process: a deadlock must not hang the
+    suite)."""
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    env = dict(os.environ, RNNMEM_CACHE_DIR=str(tmp_path), RNNMEM_KERNEL="auto")
+    proc = subprocess.run([sys.executable, "-c", _DEADLOCK_SCRIPT, str(root), str(Path(__file__).parent)], env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.stdout.split()[-1:] == ["ok"], proc.stdout + proc.stderr

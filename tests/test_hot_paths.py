@@ -104,7 +104,7 @@ def test_krylov_pair_equals_matrix_vector_products(n):
 
 def _gd_reference(model, X, y, lr, steps):
     """The NTK gradient descent written with successive matrix-vector products and the explicit ∇_W (n × n)."""
-    n = model.n
+    n = model.hidden
     W, U, C = model.W.copy(), model.U.copy(), model.C.copy()
     N, J = X.shape
     aW, aU, aC = lr / n, lr, lr / n  # "ntk" parameterisation, unit multipliers

@@ -70,7 +70,7 @@ def test_normal_matrices_attain_equality_in_a8(seed, m, beta0, sym):
     sep = 2 * beta0 - 2 * dE
     dP = (naive.rounding(4 * m * m, 2 * nW * nP + 1) + 2 * dE * nP) / sep + naive.rounding(10 * m, nP)
     naive.assert_within(p, nP, dP, "‖P‖₂", factor=1.0)
-    r = rm.distance_to_instability(W)
+    r = rm.distance_to_instability(W, cell="euler")
     dr = 1e-10 * r + naive.rounding(30 * m, nW) + dE  # |r − β₀|
     naive.assert_within(p, 1 / (2 * r), dP + dr / (2 * r * max(r - dr, 1e-300)), "‖P‖₂ vs 1/(2r)", factor=1.0)
 
@@ -110,7 +110,7 @@ def check_a8_bounds(W, factor=1.0):
     sep = np.linalg.svd(np.kron(np.eye(m), W.T) + np.kron(W.T, np.eye(m)), compute_uv=False)[-1]
     dP = naive.rounding(4 * m * m, 2 * nW * p + 1) / sep + naive.rounding(10 * m, p)
     assert p * factor <= G1 + quad + dP, ("upper", p, G1, quad, dP)
-    r = rm.distance_to_instability(W)
+    r = rm.distance_to_instability(W, cell="euler")
     assert 2 * r * p * factor >= 1 - 2 * (r * dP + p * naive.rounding(30 * m, nW)) - naive.rounding(4, 1.0), \
         ("lower", 2 * r * p)
 
@@ -203,9 +203,9 @@ def test_chain_numbers_of_docs_math_9():
         W = chain_matrix(m)
         assert np.linalg.norm(W, 2) <= 2.5 and rm.spectral_abscissa(W) == -1.0
         assert np.linalg.norm(lyapunov_solution(W), 2) == pytest.approx(p_ref, rel=1e-2)
-        assert rm.distance_to_instability(W) == pytest.approx(r_ref, rel=1e-2)
+        assert rm.distance_to_instability(W, cell="euler") == pytest.approx(r_ref, rel=1e-2)
     W = chain_matrix(6)
-    assert brute_force_radius(W, 2001) == pytest.approx(rm.distance_to_instability(W), rel=1e-6)
+    assert brute_force_radius(W, 2001) == pytest.approx(rm.distance_to_instability(W, cell="euler"), rel=1e-6)
 
 
 # -------------------------------------------------------------------------------------------- Lemma A.10
@@ -296,7 +296,7 @@ def test_similar_keeps_the_map_and_destabilizer_is_minimal():
     smin, D = lf.destabilizer(W)
     assert np.linalg.norm(D, 2) == pytest.approx(1.0)
     assert np.linalg.svd(W + smin * D, compute_uv=False)[-1] <= 1e-12 * np.linalg.norm(W, 2)
-    assert smin == pytest.approx(rm.distance_to_instability(W), rel=1e-6)
+    assert smin == pytest.approx(rm.distance_to_instability(W, cell="euler"), rel=1e-6)
 
 
 def test_hump_target_closed_form():

@@ -140,7 +140,7 @@ def test_empirical_blocks_lags_and_model_defaults():
     assert np.allclose(model.kernel(5), full)
     # gradient w.r.t. W vanishes for L_0; w.r.t. C and U at lag 0 is U and C
     assert parts["W"][1, 1] == 0.0
-    assert np.isclose(parts["C"][1, 1], model.U @ model.U / model.n)
+    assert np.isclose(parts["C"][1, 1], model.U @ model.U / model.hidden)
 
 
 def test_empirical_approaches_lag_weights():
@@ -289,7 +289,7 @@ def test_rnn_gd_step_equals_bptt_gradient_step():
         dy[:, -1, 0] = 2 * res / N  # d mean(res²) / d y_last
         g = r.vjp(x[:, :, None], dy)
         lr = 0.05
-        n = m.n
+        n = m.hidden
         kU = 1.0 if par == "ntk" else 1.0 / n
         out = ntk.gd(m, X, y, lr=lr, steps=1).model
         assert rel_err(out.W, m.W - lr * 0.7 / n * g.W) < 1e-13
@@ -351,8 +351,11 @@ def test_gd_validation():
         ntk.gd(ntk.SCNN(np.ones(4), np.zeros(4)), X, y, lr=0.1, steps=1)
     with pytest.raises(ValueError, match="X_test"):
         ntk.gd(m, X, y, lr=0.1, steps=1, X_test=X)
-    with pytest.raises(FloatingPointError, match="diverged"):
+    # divergence is a NonFiniteError naming lr and the step, for the RNN and the SCNN alike (issue 12, case 14)
+    with pytest.raises(rm.NonFiniteError, match="diverged at step .* lr"):
         ntk.gd(ntk.init(20, 1.0, rng=0), 100 * np.ones((2, 3)), y, lr=1e6, steps=50)
+    with pytest.raises(rm.NonFiniteError, match="diverged at step .* lr"):
+        ntk.gd(ntk.SCNN(np.ones(3), np.zeros(3)), 100 * np.ones((2, 3)), y, lr=1e6, steps=5000)
 
 
 def test_plot_helpers_draw():

@@ -317,12 +317,9 @@ with ThreadPoolExecutor(4) as ex:
     outs = list(ex.map(work, range(8)))
 parallel = [k for k in vars(KG).values() if isinstance(k, _jit.ParallelKernel)]
 assert parallel and all(k.signatures for k in parallel if "forward" in k.__name__), "parallel kernels not used"
-# outputs and the RNN's gradients are bit-identical across concurrent calls
-assert all(all(np.array_equal(a, b) for a, b in zip(o[:3], ref[:3])) for o in outs)
-# the GRU's weight gradients are sums over steps by a BLAS product whose thread count a concurrent call may change
-# (the BLAS thread setting is process-wide), so their rounding may differ: compare within that sum's error bound
-scale = np.abs(ref[3]).max() * 400 * 16
-assert all(np.abs(o[3] - ref[3]).max() <= 64 * np.finfo(float).eps * scale for o in outs)
+# outputs and gradients are bit-identical across concurrent calls: the GRU's weight gradients are BLAS sums over
+# steps, and rnnmem's BLAS modes (rnnmem/_blas.py) keep a concurrent call from changing their thread count
+assert all(all(np.array_equal(a, b) for a, b in zip(o, ref)) for o in outs)
 print(numba.threading_layer(), _jit._serialise)
 """
 

@@ -357,14 +357,12 @@ def run(
 def _limit_threads(threads: int) -> None:
     """Worker initializer: ``threads`` numba and BLAS threads per worker process (no oversubscription)."""
     import numba
-    import threadpoolctl
 
-    global _LIMITS
+    from rnnmem import _blas
+
     numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
-    _LIMITS = threadpoolctl.threadpool_limits(threads)
-
-
-_LIMITS = None
+    for lib in _blas.controllers():  # rnnmem's own BLAS control (threadpoolctl is optional)
+        lib.set_num_threads(max(1, threads))
 
 
 def process_pool(workers: int):

@@ -64,14 +64,12 @@ LEVEL = 1.0
 
 @contextmanager
 def single_threaded_blas():
-    """Run BLAS on one thread (if threadpoolctl is installed): the BPTT products here are far too small for threads
-    (measured on a 2-core machine under load: a width-16 gradient 10-20× slower with OpenBLAS threading)."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # optional; only speed is affected
-        yield
-        return
-    with threadpool_limits(1, user_api="blas"):
+    """Run BLAS on one thread (rnnmem's own control, effective from any Python thread): the BPTT products here are
+    far too small for threads (measured on a 2-core machine under load: a width-16 gradient 10-20× slower with
+    OpenBLAS threading)."""
+    from rnnmem import _blas
+
+    with _blas.blas_mode(_blas.ONE):
         yield
 
 

@@ -41,7 +41,7 @@ def _evaluate(ctx: Context, models: list[rm.RNN], target, T: int, samples: int) 
         e_d = lf.errors_along(mdl, target, mdl.W, D, BETAS, x)
         sup = np.maximum(lib.errors, e_d)
         rows.append({"y": mdl(x)[0, :, 0], "bracket": lf.blowup_of(BETAS, sup), "errors": sup,
-                     "r": distance_to_instability(mdl.W), "normU": float(np.linalg.norm(mdl.U)),
+                     "r": distance_to_instability(mdl.W, cell="euler"), "normU": float(np.linalg.norm(mdl.U)),
                      "normC": float(np.linalg.norm(mdl.C))})
     return rows
 

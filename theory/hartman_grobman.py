@@ -158,7 +158,7 @@ def _decays(W: np.ndarray, T_end: float) -> tuple[bool, float]:
 def a7_case(W: np.ndarray, margin: float = 0.2) -> dict:
     """Decay of the memory along W + βI and W + βD at β = (1 ∓ margin)·(−α(W)) and (1 ∓ margin)·r(W)."""
     a = -spectral_abscissa(W)
-    r, omega = distance_to_instability(W, return_argmin=True)
+    r, omega = distance_to_instability(W, cell="euler", return_argmin=True)
     smin, D = lf.destabilizer(W)
     out = {"minus_alpha": a, "r": r, "omega": omega, "smin": smin}
     for name, scale, direction in (("I", a, np.eye(W.shape[0])), ("D", smin, D)):

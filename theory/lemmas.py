@@ -188,7 +188,7 @@ def lemma_a8(ctx: Context) -> Result:
         W = random_normal_matrix(m, float(gen.uniform(0.05, 2.0)), gen, symmetric=bool(gen.random() < 0.3))
         p = np.linalg.norm(lyapunov_solution(W), 2)
         eq_alpha.append(abs(2 * p * (-spectral_abscissa(W)) - 1.0))
-        eq_r.append(abs(2 * p * distance_to_instability(W) - 1.0))
+        eq_r.append(abs(2 * p * distance_to_instability(W, cell="euler") - 1.0))
     normal_ok = max(eq_alpha + eq_r) <= 1e-8
     # (b) general Hurwitz W: 1/(2r) ≤ ‖P‖ ≤ ∫‖e^{Wt}‖²
     nn = ctx.pick(3, 8)
@@ -196,7 +196,7 @@ def lemma_a8(ctx: Context) -> Result:
     for _ in range(nn):
         W = random_nonnormal_hurwitz(int(gen.integers(2, 6)), gen)
         p = np.linalg.norm(lyapunov_solution(W), 2)
-        r = distance_to_instability(W)
+        r = distance_to_instability(W, cell="euler")
         lower.append(2 * r * p)  # ≥ 1
         upper.append(gramian_norm_bound(W) / p)  # ≥ 1
         viol.append(2 * p * (-spectral_abscissa(W)))  # the lemma needs ≤ 1
@@ -206,7 +206,7 @@ def lemma_a8(ctx: Context) -> Result:
     Wc = np.array([[-1.0, 10.0], [0.0, -1.0]])
     beta0 = -spectral_abscissa(Wc)
     Pc = float(np.linalg.norm(lyapunov_solution(Wc), 2))
-    rc = distance_to_instability(Wc)
+    rc = distance_to_instability(Wc, cell="euler")
     Ic = gramian_norm_bound(Wc)
     counter = bool(beta0 > 0 and Pc > 1 / (2 * beta0) * (1 + 1e-6))
     corrected_c = bool(1 / (2 * rc) <= Pc * (1 + 1e-8) and Pc <= Ic * (1 + 1e-6))
@@ -320,7 +320,7 @@ def lemma_a9(ctx: Context) -> Result:
     chain = {}
     for m in ctx.pick([4, 12], [8, 16, 32]):
         W = chain_matrix(m)
-        r = distance_to_instability(W)
+        r = distance_to_instability(W, cell="euler")
         chain[m] = {"normW": float(np.linalg.norm(W, 2)), "alpha": spectral_abscissa(W), "r": r,
                     "r_brute": brute_force_radius(W, ctx.pick(801, 2001)),
                     "P": float(np.linalg.norm(lyapunov_solution(W), 2))}

@@ -11,7 +11,6 @@ the jν_Cν_Uσ^{2(j−1)} term (W not trained), or the unweighted minimum-norm 
 
 from __future__ import annotations
 
-import contextlib
 import functools
 from pathlib import Path
 
@@ -29,12 +28,10 @@ DATA = Path(__file__).resolve().parent / "data"
 
 def _single_thread():
     """Pin BLAS to one thread: the matrix-vector products here are memory-bound and a 2-thread BLAS on a shared
-    2-core machine is up to 40x slower (measured). No-op without threadpoolctl."""
-    try:
-        from threadpoolctl import threadpool_limits
-    except ImportError:  # pragma: no cover
-        return contextlib.nullcontext()
-    return threadpool_limits(1)
+    2-core machine is up to 40x slower (measured). rnnmem's own BLAS control: effective from any Python thread."""
+    from rnnmem import _blas
+
+    return _blas.blas_mode(_blas.ONE)
 
 
 def single_blas(fn):

@@ -36,7 +36,7 @@ def _mechanism_rows(ctx: Context, normal: bool, widths, T: int, samples: int) ->
             rnn = rnn.replace(W=-np.eye(m))
         W = rnn.W
         a = -spectral_abscissa(W)
-        r, omega = distance_to_instability(W, return_argmin=True)
+        r, omega = distance_to_instability(W, cell="euler", return_argmin=True)
         smin, D = lf.destabilizer(W)
         lib = rm.perturbation_error(rnn, target, BETAS, samples=samples, x=x, blocks=("W", "U", "C"),
                                     rng=ctx.rng(39, m, int(normal)))
@@ -187,7 +187,7 @@ def thm39_bound(ctx: Context) -> Result:
     fits = hump_fits(ctx)
     widths = list(fits)
     models = _nonnormal(fits)
-    radii = {m: distance_to_instability(r.W) for m, r in models.items()}
+    radii = {m: distance_to_instability(r.W, cell="euler") for m, r in models.items()}
     alphas = {m: -spectral_abscissa(r.W) for m, r in models.items()}
     beta0 = min(radii.values())
     dt, T = 0.05, ctx.pick(2001, 4001)

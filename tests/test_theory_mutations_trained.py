@@ -4,7 +4,7 @@ FAILing, and a plausible bug in the library function it relies on changes that s
 
 Mutations: the polynomial target replaced by an exponential one; the stable reparameterisation removed (exp or
 softplus → the direct map); ``rm.fit`` cut to one epoch; a sign error in a gradient (BPTT's ∂L/∂W, or the chain
-rule of ∂L/∂w, and of the discrete map's ∂L/∂w for fig7b). Every run is at
+rule of ∂L/∂w for fig8 and table1, and of the discrete map's ∂L/∂w for fig7b). Every run is at
 ``--quick`` size (one seed; table1-ordering two, the fewest its paired t-test allows) and clears ``ctx.memo``
 (``tests/theory_mutation.py``).
 """
@@ -76,7 +76,11 @@ def test_sign_error_in_the_bptt_gradient_changes_fig2(monkeypatch):
     assert verdict("fig2-tanh-pol")["status"] != expected("fig2-tanh-pol")
 
 
-def test_sign_error_in_the_reparameterisation_chain_rule_changes_fig8(monkeypatch):
+@pytest.mark.parametrize("name", ["fig8-softplus", "table1-ordering"])
+def test_sign_error_in_the_reparameterisation_chain_rule_changes_the_verdict(name, monkeypatch):
+    """∂L/∂w with the wrong sign (every f, direct included). For table1 (measured at ``--quick --seed 0``) the direct
+    students fall to chance (9.6 %) while the stable ones stay near 41 %, already after one epoch, so the one-epoch
+    control passes and the check is VACUOUS."""
     chain = reparam.ReparamRNN._chain
 
     def wrong(self, g):
@@ -84,7 +88,7 @@ def test_sign_error_in_the_reparameterisation_chain_rule_changes_fig8(monkeypatc
         return reparam.ReparamGradients(w=-r.w, P=r.P, U=r.U, b=r.b, C=r.C, D=r.D, x=r.x)
 
     monkeypatch.setattr(reparam.ReparamRNN, "_chain", wrong)
-    assert verdict("fig8-softplus")["status"] != expected("fig8-softplus")
+    assert verdict(name)["status"] != expected(name)
 
 
 def test_sign_error_in_the_discrete_chain_rule_changes_fig7b(monkeypatch):

@@ -14,12 +14,15 @@ import argparse
 import json
 import os
 import platform
+import sys
 import tempfile
 from pathlib import Path
 
-from theory._runner import _line
-
 PAGE = Path(__file__).resolve().parent / "theory.md"
+sys.path.insert(0, str(PAGE.parents[1]))  # run from anywhere: the repository's theory package
+
+from theory._runner import _line, discover  # noqa: E402
+
 START, END = "<!-- verdict-table:start -->", "<!-- verdict-table:end -->"
 
 
@@ -44,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
     sizes = sorted({r.get("size", "?") for r in results.values()})
     seeds = sorted({str(r.get("seed", "?")) for r in results.values()})
     width = max(map(len, results))
-    lines = [_line(name, rec, width) for name, rec in results.items()]
+    order = [n for n in discover() if n in results] + sorted(set(results) - set(discover()))  # the run's order
+    lines = [_line(name, results[name], width) for name in order]
     states = [r["status"] for r in results.values()]
     counts = ", ".join(f"{states.count(s)} {s}" for s in ("PASS", "FINDING", "FAIL", "VACUOUS", "ERROR")
                        if states.count(s))

@@ -95,12 +95,8 @@ NO_DASK = "dask.distributed is not installed (the optional dask extra): the Dask
 
 @pytest.fixture(scope="module")
 def dask_client():
-    """A 2-worker LocalCluster's client, or None without the dask extra (the tests then skip their Dask part)."""
-    try:
-        import dask.distributed as distributed
-    except ImportError:
-        yield None
-        return
+    """A 2-worker LocalCluster's client; the tests that ask for it exist only with the dask extra (importorskip)."""
+    distributed = pytest.importorskip("dask.distributed", reason=NO_DASK)
     cluster = distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None)
     client = distributed.Client(cluster)
     yield client
@@ -151,22 +147,32 @@ def test_local_cluster_gives_the_in_process_records(tmp_path, fake, capsys):
     assert "ValueError: cell 99 is broken" in details and "_maybe_fail" in details
 
 
-def test_real_checks_match_in_process(tmp_path, pool, dask_client):
-    """Two quick real checks whose loops use ctx.map: same states, key figures and data on every executor."""
-    names = ["mc-exact-vs-sampled", "fig10-impulse-vs-heaviside"]
-    executors = {"serial": None, "pool": pool}
-    if dask_client is not None:
-        executors["dask"] = dask_client.get_executor()
-    runs = {}
-    for label, ex in executors.items():
-        _registry.clear_memo()
-        runs[label] = theory.run(names, quick=True, out=tmp_path / label, executor=ex, stream=sys.stderr)
-    for label in list(executors)[1:]:
-        for n in names:
-            a, b = runs["serial"][n], runs[label][n]
-            assert (a["status"], a["summary"], a["data"]) == (b["status"], b["summary"], b["data"]), (label, n)
-    if dask_client is None:
-        pytest.skip(NO_DASK + " (in-process and process-pool records compared)")
+REAL = ["mc-exact-vs-sampled", "fig10-impulse-vs-heaviside"]
+
+
+@pytest.fixture(scope="module")
+def serial_real(tmp_path_factory):
+    """Two quick real checks whose loops use ctx.map, run in-process: the reference of the executor tests."""
+    _registry.clear_memo()
+    return theory.run(REAL, quick=True, out=tmp_path_factory.mktemp("serial"), stream=sys.stderr)
+
+
+def _same_real_records(serial, executor, out):
+    _registry.clear_memo()
+    got = theory.run(REAL, quick=True, out=out, executor=executor, stream=sys.stderr)
+    for n in REAL:
+        a, b = serial[n], got[n]
+        assert (a["status"], a["summary"], a["data"]) == (b["status"], b["summary"], b["data"]), n
+
+
+def test_real_checks_on_a_process_pool_match_in_process(tmp_path, pool, serial_real):
+    """Same states, key figures and data on 2 spawned worker processes as in-process."""
+    _same_real_records(serial_real, pool, tmp_path / "pool")
+
+
+def test_real_checks_on_a_local_cluster_match_in_process(tmp_path, dask_client, serial_real):
+    """... and on a 2-worker Dask LocalCluster."""
+    _same_real_records(serial_real, dask_client.get_executor(), tmp_path / "dask")
 
 
 _KILL_SCRIPT = """
@@ -337,8 +343,6 @@ def _launch_parallel_kernel() -> str:
     from rnnmem import _jit, gated
     from rnnmem import _kernels_gated as KG
 
-    if numba.get_num_threads() < 2:
-        pytest.skip("one numba thread: the parallel kernels are not used")
     old, gated._FORCE_VARIANT = gated._FORCE_VARIANT, "parallel"
     try:
         rm.GRU.random(8, rng=0)(np.ones((16, 400, 1)))
@@ -348,6 +352,11 @@ def _launch_parallel_kernel() -> str:
     return _jit.threading_layer()
 
 
+NEEDS_TWO_THREADS = pytest.mark.skipif(numba.config.NUMBA_NUM_THREADS < 2,
+                                       reason="one numba thread (a 1-CPU machine): the parallel kernels are not used")
+
+
+@NEEDS_TWO_THREADS
 def test_parallel_kernels_are_not_serialised_under_a_threadsafe_layer():
     from rnnmem import _jit
 
@@ -358,6 +367,7 @@ def test_parallel_kernels_are_not_serialised_under_a_threadsafe_layer():
         assert all(np.array_equal(y, m(x)) for y in ex.map(lambda _: m(x), range(8)))
 
 
+@NEEDS_TWO_THREADS
 def test_a_fork_pool_is_refused_once_openmp_runs():
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
@@ -389,19 +399,22 @@ def test_sweep_grid_order_names_and_array():
     assert len(empty) == 0 and empty.array().shape == (0,)
 
 
-def test_sweep_on_any_executor_gives_the_same_bits(pool, dask_client):
+def test_sweep_on_any_executor_gives_the_same_bits(pool):
     ref = rm.sweep(_perturbation, GRID, progress=False)
     with ThreadPoolExecutor(3) as threads:
         runs = {"threads": rm.sweep(_perturbation, GRID, executor=threads, progress=False)}
     runs["processes"] = rm.sweep(_perturbation, GRID, executor=pool, progress=False)
-    if dask_client is not None:
-        runs["dask"] = rm.sweep(_perturbation, GRID, executor=dask_client, progress=False)  # a Client works too
-        runs["dask-lambda"] = rm.sweep(lambda width, seed, beta: _perturbation(width, seed, beta), GRID,
-                                       executor=dask_client.get_executor(), progress=False)  # by value
     for label, res in runs.items():
         assert res.array().tobytes() == ref.array().tobytes(), label
-    if dask_client is None:
-        pytest.skip(NO_DASK + " (threads and process pool compared)")
+
+
+def test_sweep_on_a_dask_cluster_gives_the_same_bits(dask_client):
+    ref = rm.sweep(_perturbation, GRID, progress=False)
+    runs = {"dask": rm.sweep(_perturbation, GRID, executor=dask_client, progress=False),  # a Client works too
+            "dask-lambda": rm.sweep(lambda width, seed, beta: _perturbation(width, seed, beta), GRID,
+                                    executor=dask_client.get_executor(), progress=False)}  # by value
+    for label, res in runs.items():
+        assert res.array().tobytes() == ref.array().tobytes(), label
 
 
 def test_sweep_resumes_after_an_interruption(tmp_path):

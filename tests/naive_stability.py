@@ -65,7 +65,7 @@ def destabilizing_direction(A):
 def perturbation_errors(rnn, y, x, betas, samples, seed, blocks=None, norm="spectral", error="sup", power=2.0):
     """Per-β max error over ``samples`` random perturbations drawn in the documented order (for each β > 0, for each
     sample, for each block in params() order: one standard-normal array, scaled), plus W + βI and the "grown" worst
-    case and W + βD along the smallest destabiliser of the transition matrix (``destabilizing_direction``); each
+    case and W + βD along the library's smallest destabiliser of the transition matrix (not unique: see below); each
     perturbed model run by tests.naive.forward (loops over batch and time)."""
     gen = np.random.default_rng(seed)
     params = {k: np.array(v) for k, v in rnn.params().items()}
@@ -132,7 +132,15 @@ def perturbation_errors(rnn, y, x, betas, samples, seed, blocks=None, norm="spec
                     p[n] = B * (1 + beta / nb) if nb > 0 else B
             errs.append(err(p))
             A = params["W"] if rnn.cell == "elman" else np.eye(params["W"].shape[0]) + rnn.dt * params["W"]
-            D = destabilizing_direction(A)
+            # the direction along the library's minimiser: the minimiser of σ_min(A − e^{iθ}I) and its singular
+            # vectors are not unique where local minima tie or σ_min is repeated, and there two correct computations
+            # (this file's and the library's) pick different directions (seed-sweep failures 2093893594 and
+            # 1133284730: |Δerror| up to 3e-8). What is checked here is the evaluation of the perturbed models; the
+            # direction's own property (A + rD reaches the boundary, ‖D‖₂ = 1) is tested against an independent
+            # computation in test_hardening_analysis.py::test_destabilizer_direction_crosses_the_boundary_at_the_distance
+            from rnnmem.stability import _destabilizer
+
+            D = _destabilizer(A)[1]
             if norm == "max_entry":
                 D = D / np.abs(D).max()
             errs.append(err(dict(params, W=params["W"] + beta * D)))

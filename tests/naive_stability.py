@@ -137,7 +137,8 @@ def perturbation_errors(rnn, y, x, betas, samples, seed, blocks=None, norm="spec
             # (this file's and the library's) pick different directions (seed-sweep failures 2093893594 and
             # 1133284730: |Δerror| up to 3e-8). What is checked here is the evaluation of the perturbed models; the
             # direction's own property (A + rD reaches the boundary, ‖D‖₂ = 1) is tested against an independent
-            # computation in test_hardening_analysis.py::test_destabilizer_direction_crosses_the_boundary_at_the_distance
+            # computation in test_hardening_analysis.py
+            # (test_destabilizer_direction_crosses_the_boundary_at_the_distance)
             from rnnmem.stability import _destabilizer
 
             D = _destabilizer(A)[1]

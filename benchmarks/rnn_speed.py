@@ -374,12 +374,21 @@ def main():
     p.add_argument("--quick", action="store_true", help="small sizes, 1 round (a smoke run)")
     p.add_argument("--peers", default=",".join(PEERS), help=f"comma-separated subset of {PEERS}")
     p.add_argument("--no-first-use", action="store_true", help="skip the fresh-process first-use costs")
+    p.add_argument("--only", default=None, metavar="MxBxT[,...]",
+                   help="run only these (m, B, T), e.g. 8x1x10000,256x32x1000")
     p.add_argument("--worker", default=None, help=argparse.SUPPRESS)
     p.add_argument("--configs", default=None, help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.worker:
         return worker(args.worker, int(args.threads), [tuple(c) for c in json.loads(args.configs)])
     configs = [list(c) for c in (QUICK_CONFIGS if args.quick else CONFIGS)]
+    if args.only:
+        try:
+            configs = [[int(v) for v in c.lower().split("x")] for c in args.only.split(",") if c]
+        except ValueError:
+            p.error(f"--only: expected MxBxT[,MxBxT...] with integers, e.g. 8x1x10000; got {args.only!r}")
+        if not configs or any(len(c) != 3 or min(c) < 1 for c in configs):
+            p.error(f"--only: expected MxBxT[,MxBxT...] with positive integers, e.g. 8x1x10000; got {args.only!r}")
     rounds = 1 if args.quick else args.rounds
     peers = [q for q in args.peers.split(",") if q]
     if "rnnmem" not in peers:

@@ -48,12 +48,15 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA = 1
+SCHEMA = 2
 #: grid of the calibration: hidden widths and rows (models × batch)
 GRID_M = (2, 4, 8, 16, 32, 64, 128, 256)
 GRID_ROWS = (1, 2, 8, 32, 128)
-#: multiply-adds of the recurrent products per timed call (the step count follows, 2..256)
+#: multiply-adds of the recurrent products per timed call (the step count follows, MIN_STEPS..256)
 TARGET_WORK = 1 << 17
+#: fewest steps per timed call: enough that a call's fixed costs (thread wake-up, copying the column blocks of
+#: ``blas-cols``, the first barrier) do not pass for a per-step cost at the large widths
+MIN_STEPS = 16
 REPEATS = 5
 #: seconds of timed calls per grid point after which fewer repetitions are made (at least 2)
 BUDGET_PER_POINT = 0.02
@@ -62,13 +65,13 @@ THREAD_MARGIN = 0.9
 DIRECTIONS = ("forward", "backward")
 SERIAL = ("rows", "blas")
 SPLIT = ("parallel", "blas-parallel")
-THREADED = ("blas-threaded",)
-#: smallest hidden width at which the multi-threaded BLAS variant is timed (below it one step is too small to share)
-THREADED_MIN_M = 32
+COLS = ("blas-cols",)
+#: smallest hidden width at which the column-split variant is timed and used (below it one step is too small to share)
+COLS_MIN_M = 32
 #: seconds after which a calibration measured on a busy machine (see :func:`busy`) is measured again
 BUSY_MAX_AGE = 3600.0
-#: width of the (m × K)(K × m) products timed for the BLAS-thread threshold of the products outside the recurrence
-GEMM_M = 32
+#: width of the (m × K)(K × m) products timed for the split threshold of the products outside the recurrence
+GEMM_M = 128
 
 _LOCK = threading.Lock()
 _TABLES: dict[tuple, dict | None] = {}
@@ -161,7 +164,7 @@ def validate(data, key: dict) -> bool:
         v = data.get(name, 0.0)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             return False
-    gmin = data.get("gemm_threaded_min_work")
+    gmin = data.get("split_min_work")
     if gmin is not None and (isinstance(gmin, bool) or not isinstance(gmin, (int, float)) or not math.isfinite(gmin)
                              or gmin <= 0):
         return False
@@ -170,7 +173,8 @@ def validate(data, key: dict) -> bool:
         return False
     for direction in DIRECTIONS:
         tab = data.get(direction)
-        if not isinstance(tab, dict) or not set(SERIAL) <= set(tab) or not set(tab) <= set(SERIAL + SPLIT + THREADED):
+        if (not isinstance(tab, dict) or not set(SERIAL) <= set(tab)
+                or not set(tab) <= set(SERIAL + SPLIT + COLS)):
             return False
         for v, grid in tab.items():
             if not _valid_grid(grid, required=v in SERIAL):
@@ -240,27 +244,29 @@ def _problem(m: int, rows: int, T: int, rng):
     W = 0.9 * rng.standard_normal((1, m, m)) / math.sqrt(m)
     wt = np.ascontiguousarray(W.transpose(0, 2, 1))
     W.flags.writeable = False  # as RNN passes its read-only W: the same compiled kernel
-    return {"wt": wt, "w": W, "uxb": rng.standard_normal((T, rows, m)), "s": np.empty((T, rows, m)),
+    return {"wt": wt, "w": W, "uxb": rng.standard_normal((T, rows, m)), "b": rng.standard_normal((1, m)),
+            "s": np.empty((T, rows, m)),
             "dz": np.empty((T, rows, m)), "gz": np.empty((T, rows, m)), "gd": rng.standard_normal((T, rows, m))}
 
 
 def measure(threads: int) -> dict:
     """Time every variant on the grid (module docstring); returns the table without its key."""
     from rnnmem import _kernels as K
-    from rnnmem.rnn import _launch, blas_max_threads
+    from rnnmem import _sync
+    from rnnmem.rnn import _launch
 
     load0 = _load()
     rng = np.random.default_rng(0)
     # on a machine whose cores are all taken by other processes, extra threads only wait for a core: single-thread
     # variants only (the calibration is repeated after BUSY_MAX_AGE, when the machine may be quiet)
     quiet = load0 <= (os.cpu_count() or 1)
-    threaded_ok = quiet and threads > 1 and blas_max_threads() > 1
-    variants = SERIAL + (SPLIT if threads > 1 and quiet else ()) + (THREADED if threaded_ok else ())
+    cols_ok = quiet and threads > 1 and _sync.AVAILABLE
+    variants = SERIAL + (SPLIT if threads > 1 and quiet else ()) + (COLS if cols_ok else ())
 
     def run(direction, variant, P, rows):
         if direction == "forward":
-            _launch("forward", variant, (P["wt"], P["uxb"], rows, 0.0, 1.0, K.TANH, P["s"], P["dz"], True), rows,
-                    threads)
+            _launch("forward", variant, (P["wt"], P["uxb"], P["b"], rows, 0.0, 1.0, K.TANH, P["s"], P["dz"], True),
+                    rows, threads)
         else:
             np.copyto(P["gz"], P["gd"])
             _launch("backward", variant, (P["w"], P["dz"], rows, 0.0, P["gz"]), rows, threads)
@@ -285,17 +291,19 @@ def measure(threads: int) -> dict:
         over = max(float(np.median(diffs)), 0.0)
 
     out = {d: {v: [[None] * len(GRID_ROWS) for _ in GRID_M] for v in variants} for d in DIRECTIONS}
-    out["gemm_threaded_min_work"] = _gemm_threshold(rng) if threaded_ok else None
+    out["split_min_work"] = _split_threshold(rng, threads) if threads > 1 and quiet else None
     for i, m in enumerate(GRID_M):
         for j, rows in enumerate(GRID_ROWS):
-            T = int(min(256, max(2, TARGET_WORK // (rows * m * m))))
+            T = int(min(256, max(MIN_STEPS, TARGET_WORK // (rows * m * m))))
             P = _problem(m, rows, T, rng)
             combos = [(v, d) for v in variants for d in DIRECTIONS
-                      if not (v in SPLIT and rows < 2) and not (v in THREADED and m < THREADED_MIN_M)]
+                      if not (v in SPLIT and rows < 2) and not (v in COLS and m < COLS_MIN_M)]
             times = {c: [] for c in combos}
             spent = 0.0
             for rep in range(REPEATS):  # repetitions interleaved over the variants: load bursts hit all of them
                 for v, d in combos:
+                    if v not in SERIAL:  # an untimed call first: a worker thread (and its core) idle since the
+                        run(d, v, P, rows)  # last threaded call wakes slowly, which a long computation never sees
                     t0 = time.perf_counter()
                     run(d, v, P, rows)
                     t = time.perf_counter() - t0
@@ -306,7 +314,7 @@ def measure(threads: int) -> dict:
             for (v, d), ts in times.items():
                 # one thread: the best time (noise only adds); several threads: the median (their typical time)
                 t = min(ts) if v in SERIAL else float(np.median(ts))
-                out[d][v][i][j] = max(t - (over if v in SPLIT else 0.0), 1e-9) / T
+                out[d][v][i][j] = max(t - (over if v in SPLIT + COLS else 0.0), 1e-9) / T
     for d in DIRECTIONS:
         for grid in out[d].values():
             _monotone(grid)
@@ -332,45 +340,46 @@ def _monotone(grid) -> None:
             grid[i][j] = v
 
 
-def _gemm_threshold(rng):
-    """Smallest size (multiply-adds) from which a multi-threaded BLAS runs the products outside the recurrence (the
-    input projection, readout and gradient sums: tall (m × K)(K × m) shapes) at least 10 % faster than one thread,
-    for every larger size of the sweep too; None if it never does."""
-    from rnnmem.rnn import _one_blas_thread, _own_blas_threads
+def _split_threshold(rng, threads: int):
+    """Smallest size (multiply-adds) from which a product outside the recurrence (input projection, readout,
+    gradient sums: tall (m × K)(K × m) shapes) split over ``threads`` threads (``rnnmem.rnn._dot``) runs at least
+    10 % faster than on one thread, for every larger size of the sweep too; None if it never does."""
+    from rnnmem import rnn
 
     m = GEMM_M
-    sizes = [1 << e for e in range(14, 25, 2)]
+    sizes = [1 << e for e in range(16, 29, 2)]
     ok = []
-    for work in sizes:
-        K = max(1, work // (m * m))
-        a, b = rng.standard_normal((m, K)), rng.standard_normal((K, m))
-        a @ b
-        t_multi, t_one = [], math.inf
-        for _ in range(REPEATS):  # interleaved; threaded: the median (typical), one thread: the best
-            with _own_blas_threads():
+    with rnn._one_blas_thread():
+        for work in sizes:
+            K = max(1, work // (m * m))
+            a, b = rng.standard_normal((K, m)).T, rng.standard_normal((K, m))
+            out = np.empty((m, m))
+            rnn._dot_split(a, b, out, threads)
+            t_split, t_one = [], math.inf
+            for _ in range(REPEATS):  # interleaved; split: the median (typical), one thread: the best
                 t0 = time.perf_counter()
-                a @ b
-                t_multi.append(time.perf_counter() - t0)
-            with _one_blas_thread():
+                rnn._dot_split(a, b, out, threads)
+                t_split.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
-                a @ b
+                np.dot(a, b, out=out)
                 t_one = min(t_one, time.perf_counter() - t0)
-        ok.append(float(np.median(t_multi)) <= THREAD_MARGIN * t_one)
+            ok.append(float(np.median(t_split)) <= THREAD_MARGIN * t_one)
     for i, work in enumerate(sizes):
         if all(ok[i:]):
             return float(work)
     return None
 
 
-def gemm_threads_min_work(threads: int) -> float:
-    """Calibrated size (multiply-adds) from which the products outside the recurrence use the BLAS's own threads;
-    below it they run on one thread (``math.inf``: never threaded; 0: the BLAS decides, as without calibration)."""
+def split_min_work(threads: int) -> float:
+    """Calibrated size (multiply-adds) from which the products outside the recurrence are split over ``threads``
+    threads (``rnnmem.rnn._dot``); ``math.inf`` (never) on one thread, without a calibration
+    (``RNNMEM_KERNEL`` not ``auto``, or a failed one) or where splitting never paid."""
     if threads <= 1 or os.environ.get("RNNMEM_KERNEL", "auto") != "auto":
-        return 0.0
+        return math.inf
     data = table(threads)
     if data is None:
-        return 0.0
-    v = data.get("gemm_threaded_min_work")
+        return math.inf
+    v = data.get("split_min_work")
     return math.inf if v is None else float(v)
 
 
@@ -460,6 +469,8 @@ def model_time(data: dict, direction: str, variant: str, m: int, rows: int, T: i
         return None
     if variant in SPLIT and rows < 2:
         return None
+    if variant in COLS and m < COLS_MIN_M:
+        return None
     if variant == "rows" or variant == "parallel" or nmodels <= 1:
         p = per_step(grid, m, rows)
     else:
@@ -467,7 +478,7 @@ def model_time(data: dict, direction: str, variant: str, m: int, rows: int, T: i
         p = None if p is None else p * nmodels
     if p is None:
         return None
-    return (data["split_overhead"] if variant in SPLIT else 0.0) + T * p
+    return (data["split_overhead"] if variant in SPLIT + COLS else 0.0) + T * p
 
 
 def choose(direction: str, m: int, rows: int, T: int, nmodels: int, threads: int) -> str:
@@ -502,7 +513,7 @@ def _choose(mode: str, direction: str, m: int, rows: int, T: int, nmodels: int, 
             best_v, best_t = v, t
     if threads > 1:
         bound = THREAD_MARGIN * best_t
-        for v in SPLIT + THREADED:
+        for v in SPLIT + COLS:
             t = model_time(data, direction, v, m, rows, T, nmodels)
             if t is not None and t < bound:
                 best_v, bound = v, t
@@ -516,12 +527,12 @@ def report(data: dict, threads: int) -> str:
         v = data.get(name, 0.0)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             return False
-    gmin = data.get("gemm_threaded_min_work")
+    gmin = data.get("split_min_work")
     lines = [f"cpu: {key['cpu']} ({key['llvm_cpu']}), {key['cores']} cores; numba threads {threads}; "
              f"blas: {'; '.join(key['blas'])}",
              f"file: {cache_file(key)}",
              f"calibration took {data['seconds']:.2f} s; thread hand-off {data['split_overhead'] * 1e6:.0f} us; "
-             "products outside the recurrence on the BLAS's threads from "
+             "products outside the recurrence split over the threads from "
              + ("(never)" if gmin is None else f"{gmin:.0f} multiply-adds")]
     for direction in DIRECTIONS:
         lines.append(f"{direction}: time per step (us); m down, rows across {list(GRID_ROWS)}")

@@ -31,8 +31,12 @@ threads (the kernels release the GIL; ``rnnmem.rnn`` splits the rows). Two famil
 from __future__ import annotations
 
 import numpy as np
+from llvmlite import ir as llvm_ir
+from numba.core import types
+from numba.extending import intrinsic
 
 from rnnmem._jit import jit, jit_fma
+from rnnmem._sync import barrier
 
 TANH, LINEAR, HARDTANH, RELU = 0, 1, 2, 3
 ACTIVATIONS = {"tanh": TANH, "linear": LINEAR, "hardtanh": HARDTANH, "relu": RELU}
@@ -40,36 +44,60 @@ ACTIVATIONS = {"tanh": TANH, "linear": LINEAR, "hardtanh": HARDTANH, "relu": REL
 _LN2_HI = 6.93147180369123816490e-01  # Cody–Waite split of ln 2 (fdlibm)
 _LN2_LO = 1.90821492927058770002e-10
 _LOG2E = 1.4426950408889634
-_POW2 = np.array([2.0**k for k in range(64)])
+#: 1.5·2⁵²: adding it rounds a float64 in [0, 2⁵¹) to an integer k, which then sits in the low bits of the sum
+_ROUND = 6755399441055744.0
+_ROUND_BITS = int(np.array([_ROUND]).view(np.int64)[0])
+
+
+@intrinsic
+def _bits(typingctx, x):
+    """The IEEE-754 bit pattern of a float64 as an int64 (an LLVM bitcast: no memory, vectorisable)."""
+    if x != types.float64:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], llvm_ir.IntType(64))
+
+    return types.int64(types.float64), codegen
+
+
+@intrinsic
+def _from_bits(typingctx, x):
+    """The float64 whose IEEE-754 bit pattern is the int64 ``x`` (inverse of :func:`_bits`)."""
+    if x != types.int64:
+        return None
+
+    def codegen(context, builder, sig, args):
+        return builder.bitcast(args[0], llvm_ir.DoubleType())
+
+    return types.float64(types.int64), codegen
 
 
 @jit_fma
 def tanh(x):
-    """tanh(x) to within 3 ulp, branch-free so that LLVM vectorises loops calling it.
+    """tanh(x) to within 3 ulp, branch-free so that LLVM vectorises loops calling it; short latency, since a
+    recurrence with few units waits for each step's tanh.
 
     tanh|x| = e/(e + 2) with e = expm1(y), y = min(2|x|, 40) (tanh 20 rounds to 1). expm1 by Cody–Waite
-    reduction y = k ln2 + r, |r| <= ln2/2, expm1(r) by its Taylor polynomial to r^13/13! (remainder < 1e-17),
-    and expm1(y) = 2^k expm1(r) + (2^k − 1). About 10x faster than the libm call numba makes for ``np.tanh``
-    (measured by ``benchmarks/kernel_variants.py``); accuracy is tested against ``numpy.tanh`` in tests/test_rnn.py.
-    NaN propagates.
+    reduction y = k ln2 + r, |r| <= ln2/2 (k = round(y/ln2) by the add-and-subtract-1.5·2⁵² trick, which leaves
+    k in the low bits of the sum), expm1(r) = r + r² q(r) with q the Taylor polynomial to r^13/13! (remainder
+    < 1e-17) evaluated by Estrin's scheme (depth 4 instead of Horner's 12 dependent multiply-adds), 2^k built
+    from its bit pattern, and expm1(y) = 2^k expm1(r) + (2^k − 1). About 10x faster than the libm call numba
+    makes for ``np.tanh`` (measured by ``benchmarks/kernel_variants.py``); accuracy is tested against
+    ``numpy.tanh`` in tests/test_rnn.py. NaN propagates.
     """
     y = min(2.0 * abs(x), 40.0)
-    k = int(y * _LOG2E + 0.5)
-    r = (y - k * _LN2_HI) - k * _LN2_LO
-    p = 1.0 / 6227020800.0
-    p = p * r + 1.0 / 479001600.0
-    p = p * r + 1.0 / 39916800.0
-    p = p * r + 1.0 / 3628800.0
-    p = p * r + 1.0 / 362880.0
-    p = p * r + 1.0 / 40320.0
-    p = p * r + 1.0 / 5040.0
-    p = p * r + 1.0 / 720.0
-    p = p * r + 1.0 / 120.0
-    p = p * r + 1.0 / 24.0
-    p = p * r + 1.0 / 6.0
-    p = p * r + 0.5
-    p = p * r * r + r
-    tk = _POW2[k]
+    kd = y * _LOG2E + _ROUND
+    kf = kd - _ROUND
+    r = (y - kf * _LN2_HI) - kf * _LN2_LO
+    r2 = r * r
+    r4 = r2 * r2
+    q = (((0.5 + r * (1.0 / 6.0)) + r2 * (1.0 / 24.0 + r * (1.0 / 120.0)))
+         + r4 * ((1.0 / 720.0 + r * (1.0 / 5040.0)) + r2 * (1.0 / 40320.0 + r * (1.0 / 362880.0)))
+         + (r4 * r4) * ((1.0 / 3628800.0 + r * (1.0 / 39916800.0))
+                        + r2 * (1.0 / 479001600.0 + r * (1.0 / 6227020800.0))))
+    p = q * r2 + r
+    tk = _from_bits((_bits(kd) - _ROUND_BITS + 1023) << 52)  # 2^k, 0 <= k <= 58
     e = tk * p + (tk - 1.0)
     t = e / (e + 2.0)
     return t if x >= 0.0 else (-t if x < 0.0 else x)
@@ -135,14 +163,15 @@ def _step(z, prev, a, c, act, s_out, dz_out, need_deriv, has_prev):
 
 # --------------------------------------------------------------------------------------- one row at a time (loops)
 @jit_fma
-def _forward_row(n, wt, uxb, nb, a, c, act, s, dz, need_deriv, z):
+def _forward_row(n, wt, uxb, bias, nb, a, c, act, s, dz, need_deriv, z):
     """Run row ``n`` through all T steps; ``z`` scratch (m,)."""
     T, _, m = uxb.shape
     w = wt[n // nb]
+    bq = bias[n // nb]
     has_prev = a != 0.0
     for k in range(T):
         for i in range(m):
-            z[i] = uxb[k, n, i]
+            z[i] = uxb[k, n, i] + bq[i]
         d = dz[k, n] if need_deriv else z
         if k > 0:
             for j in range(m):
@@ -155,13 +184,14 @@ def _forward_row(n, wt, uxb, nb, a, c, act, s, dz, need_deriv, z):
 
 
 @jit
-def forward_rows(wt, uxb, nb, a, c, act, s, dz, need_deriv, n0, n1):
+def forward_rows(wt, uxb, bias, nb, a, c, act, s, dz, need_deriv, n0, n1):
     """Forward pass of rows n0..n1-1, each row through all steps in plain loops. ``wt``: the stack of Wᵀ
-    (S, m, m); ``uxb`` (T, N, m) the input parts (``s`` may be the same array: uxb[k] is read before s[k] is
-    written); outputs ``s`` and, with ``need_deriv``, ``dz``."""
+    (S, m, m); ``uxb`` (T, N, m) the input products U x_k (``s`` may be the same array: uxb[k] is read before s[k]
+    is written); ``bias`` (S, m) the biases b (added here: no separate pass over the (T, N, m) array); outputs
+    ``s`` and, with ``need_deriv``, ``dz``."""
     z = np.empty(uxb.shape[2])
     for n in range(n0, n1):
-        _forward_row(n, wt, uxb, nb, a, c, act, s, dz, need_deriv, z)
+        _forward_row(n, wt, uxb, bias, nb, a, c, act, s, dz, need_deriv, z)
 
 
 @jit_fma
@@ -209,7 +239,7 @@ def _dot_models(w, src, z, nb, n0, n1):
 
 
 @jit
-def forward_blas(wt, uxb, nb, a, c, act, s, dz, need_deriv, n0, n1):
+def forward_blas(wt, uxb, bias, nb, a, c, act, s, dz, need_deriv, n0, n1):
     """:func:`forward_rows` with all rows of a step together: one BLAS product per step and model, then the
     activation as one flat loop over the step's contiguous (rows, m) block."""
     T, N, m = uxb.shape
@@ -217,22 +247,30 @@ def forward_blas(wt, uxb, nb, a, c, act, s, dz, need_deriv, n0, n1):
     L = R * m
     f0 = n0 * m
     f1 = n1 * m
-    uf = uxb.reshape(T, N * m)
     sf = s.reshape(T, N * m)
     df = dz.reshape(dz.shape[0], dz.shape[1] * dz.shape[2])
     z2 = np.empty((R, m))
     z = z2.reshape(L)
     has_prev = a != 0.0
     for k in range(T):
-        u = uf[k, f0:f1]
         d = df[k, f0:f1] if need_deriv else z
         if k > 0:
             _dot_models(wt, s[k - 1], z2, nb, n0, n1)
-            for i in range(L):
-                z[i] += u[i]
+            for r in range(R):
+                bq = bias[(n0 + r) // nb]
+                u = uxb[k, n0 + r]
+                zr = z2[r]
+                for i in range(m):
+                    zr[i] += u[i] + bq[i]
             _step(z, sf[k - 1, f0:f1], a, c, act, sf[k, f0:f1], d, need_deriv, has_prev)
         else:
-            _step(u, u, a, c, act, sf[k, f0:f1], d, need_deriv, False)
+            for r in range(R):
+                bq = bias[(n0 + r) // nb]
+                u = uxb[k, n0 + r]
+                zr = z2[r]
+                for i in range(m):
+                    zr[i] = u[i] + bq[i]
+            _step(z, z, a, c, act, sf[k, f0:f1], d, need_deriv, False)
 
 
 @jit
@@ -267,6 +305,82 @@ def backward_blas(w, dz, nb, a, gz, n0, n1):
         if a != 0.0:
             for i in range(L):
                 gn[i] = g[i]
+
+
+# ------------------------------------------------------------------- columns of a step split over threads (BLAS)
+@jit
+def forward_cols(wtb, uxb, bias, nb, a, c, act, s, dz, need_deriv, c0, c1, sync, nthreads):
+    """:func:`forward_blas` for the columns (hidden units) c0..c1-1 of every row, on one of ``nthreads`` threads
+    that together cover all columns. ``wtb`` (S, m, c1 - c0) holds the columns c0..c1-1 of each Wᵀ (contiguous:
+    the block stays in this core's cache from step to step). Each step: one BLAS product (rows, m) @ (m, c1 - c0)
+    per model from the whole of s_{k-1}, the activation on this block, then the barrier ``sync``
+    (``rnnmem._sync``), after which s_k is complete for every thread. Returns False if another thread aborted."""
+    T, N, m = uxb.shape
+    w = c1 - c0
+    z = np.empty((N, w))
+    has_prev = a != 0.0
+    for k in range(T):
+        if k > 0:
+            for q in range(N // nb):
+                np.dot(s[k - 1, q * nb:(q + 1) * nb], wtb[q], z[q * nb:(q + 1) * nb])
+            for n in range(N):
+                bq = bias[n // nb, c0:c1]
+                u = uxb[k, n, c0:c1]
+                zr = z[n]
+                for i in range(w):  # (u[c0 + i] here would keep LLVM from vectorising)
+                    zr[i] += u[i] + bq[i]
+                d = dz[k, n, c0:c1] if need_deriv else zr
+                _step(zr, s[k - 1, n, c0:c1], a, c, act, s[k, n, c0:c1], d, need_deriv, has_prev)
+        else:
+            for n in range(N):
+                bq = bias[n // nb, c0:c1]
+                u = uxb[k, n, c0:c1]
+                zr = z[n]
+                for i in range(w):  # (u[c0 + i] here would keep LLVM from vectorising)
+                    zr[i] = u[i] + bq[i]
+                d = dz[k, n, c0:c1] if need_deriv else zr
+                _step(zr, zr, a, c, act, s[k, n, c0:c1], d, need_deriv, False)
+        if not barrier(sync, nthreads, k + 1):
+            return False
+    return True
+
+
+@jit
+def backward_cols(wb, dz, nb, a, gz, c0, c1, sync, nthreads):
+    """:func:`backward_blas` for the columns c0..c1-1 on one of ``nthreads`` threads (see :func:`forward_cols`):
+    ``wb`` (S, m, c1 - c0) holds the columns c0..c1-1 of each W; each step one BLAS product gz_{k+1} @ W[:, c0:c1]
+    per model from the whole of gz_{k+1}, then the barrier."""
+    T, N, m = dz.shape
+    w = c1 - c0
+    g = np.empty((N, w))
+    gn = np.zeros((N, w))  # g_{k+1} of this block
+    for k in range(T - 1, -1, -1):
+        if k < T - 1:
+            for q in range(N // nb):
+                np.dot(gz[k + 1, q * nb:(q + 1) * nb], wb[q], g[q * nb:(q + 1) * nb])
+        for n in range(N):
+            out = gz[k, n, c0:c1]  # holds Cᵀ dy_k on entry
+            d = dz[k, n, c0:c1]
+            gr = g[n]
+            gnr = gn[n]
+            if k < T - 1:
+                if a != 0.0:
+                    for i in range(w):
+                        gr[i] += out[i] + a * gnr[i]
+                else:
+                    for i in range(w):
+                        gr[i] += out[i]
+            else:
+                for i in range(w):
+                    gr[i] = out[i]
+            for i in range(w):
+                out[i] = d[i] * gr[i]
+            if a != 0.0:
+                for i in range(w):
+                    gnr[i] = gr[i]
+        if not barrier(sync, nthreads, T - k):
+            return False
+    return True
 
 
 @jit

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 import numba
 import numpy as np
 
-from rnnmem import _blas
+from rnnmem import _blas, _sync
 from rnnmem import _kernels as K
 from rnnmem._model import LOSSES, Frozen, loss_and_output_grad
 from rnnmem._validate import (
@@ -104,10 +104,13 @@ def clear_workspace() -> None:
 #: The kernel variants (docs/rnn.md, "Kernels"): recurrent products as loops or one BLAS call per step, on one
 #: thread, with the rows (sequences) split over numba's thread count, or (``blas-threaded``) with a multi-threaded
 #: BLAS. All give the same numbers to rounding; ``rnnmem._calibrate`` picks the fastest for each call.
-VARIANTS = ("rows", "parallel", "blas", "blas-parallel", "blas-threaded")
+VARIANTS = ("rows", "parallel", "blas", "blas-parallel", "blas-threaded", "blas-cols")
 _LOOP_VARIANTS = ("rows", "parallel")
 _SPLIT_VARIANTS = ("parallel", "blas-parallel")
 _KERNELS = {"forward": (K.forward_rows, K.forward_blas), "backward": (K.backward_rows, K.backward_blas)}
+_COLS_KERNELS = {"forward": K.forward_cols, "backward": K.backward_cols}
+#: ``blas-cols`` gives each thread a block of at least this many columns (hidden units), a multiple of it
+COLS_ALIGN = 8
 
 #: without a calibration (``RNNMEM_KERNEL=static``, or if calibrating failed) the ``blas`` variant is used from this
 #: hidden width on and ``rows`` below it, on one thread
@@ -186,32 +189,75 @@ def _own_blas_threads():
     return _blas.blas_mode(_blas.OWN)
 
 
-def _gemm_threads(work: float):
-    """Context for a whole call whose largest product outside the recurrence has ``work`` multiply-adds: one BLAS
-    thread unless the calibration found a threaded BLAS faster from that size on (``rnnmem._calibrate``). On a
-    busy machine a threaded BLAS can take 10x longer on these products than one thread."""
+def _products():
+    """Context for the products outside the recurrence (input projection, readout, gradient sums): one BLAS thread.
+    Large products are split over rnnmem's own threads instead (:func:`_dot`). A multi-threaded OpenBLAS leaves its
+    worker threads spinning for a while after each product (about 0.1 s: ``OPENBLAS_THREAD_TIMEOUT``), and on a
+    machine with few cores they take the cores that the next recurrence's threads need (measured: the split-row
+    recurrence 1.6–2x slower per step within 0.05 s of a 2-thread DGEMM; docs/rnn.md, "Threads")."""
+    return _one_blas_thread()
+
+
+#: :func:`_dot` gives each thread at least this many rows of the output
+DOT_MIN_ROWS = 8
+
+
+def _dot(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    """``a @ b`` (2-D float64; ``out`` C-contiguous if given) inside a :func:`_products` section, with the output's
+    rows split into contiguous blocks over rnnmem's threads once the product has at least the calibrated number of
+    multiply-adds (``rnnmem._calibrate.split_min_work``). Each block is one one-thread BLAS product over the whole
+    inner dimension, so no partial sums are added afterwards."""
+    M, K = a.shape
+    N = b.shape[1]
+    if out is None:
+        out = np.empty((M, N))
+    threads = _threads()
+    k = min(threads, M // DOT_MIN_ROWS)
+    if k < 2:
+        np.dot(a, b, out=out)
+        return out
     from rnnmem import _calibrate
 
-    if work < _calibrate.gemm_threads_min_work(_threads()):
-        return _one_blas_thread()
-    return _own_blas_threads()
+    if float(M) * N * K < _calibrate.split_min_work(threads):
+        np.dot(a, b, out=out)
+        return out
+    return _dot_split(a, b, out, k)
+
+
+def _dot_split(a: np.ndarray, b: np.ndarray, out: np.ndarray, k: int) -> np.ndarray:
+    """``out[:] = a @ b`` with the rows in ``k`` contiguous blocks, one per thread (the caller's thread runs the
+    first; ``np.dot`` releases the GIL)."""
+    M = a.shape[0]
+    k = max(1, min(k, M))
+    bounds = [M * i // k for i in range(k + 1)]
+    futures = [_pool(k - 1).submit(np.dot, a[bounds[i]:bounds[i + 1]], b, out[bounds[i]:bounds[i + 1]])
+               for i in range(1, k)]
+    try:
+        np.dot(a[bounds[0]:bounds[1]], b, out=out[bounds[0]:bounds[1]])
+    finally:
+        for f in futures:
+            f.result()
+    return out
 
 
 def _blas_threads(variant: str, rows: int = 0, m: int = 0):
     """Context for a recurrence whose per-step products are (rows, m) @ (m, m) (also used by ``rnnmem.gated``):
-    nothing for the loop variants; the BLAS's own threads for ``blas-threaded``; for a BLAS variant, one BLAS
-    thread unless the calibration found a threaded BLAS faster for products of that size (``_gemm_threads``)."""
+    nothing for the loop variants; the BLAS's own threads for ``blas-threaded``; one BLAS thread otherwise."""
     if variant in _LOOP_VARIANTS:
         return contextlib.nullcontext()
     if variant == "blas-threaded":
         return _own_blas_threads()
-    return _gemm_threads(rows * m * m)
+    return _one_blas_thread()
 
 
 def _launch(direction: str, variant: str, args: tuple, rows: int, threads: int | None = None) -> None:
     """Run the ``direction`` ("forward"/"backward") kernel of ``variant`` on all ``rows`` (args without n0, n1)."""
-    fn = _KERNELS[direction][0 if variant in _LOOP_VARIANTS else 1]
     threads = _threads() if threads is None else threads
+    if variant == "blas-cols":
+        with _one_blas_thread():
+            _run_cols(direction, args, threads)
+        return
+    fn = _KERNELS[direction][0 if variant in _LOOP_VARIANTS else 1]
     # blas and blas-parallel: one BLAS thread inside each step's product (the split rows use the threads);
     # blas-threaded: the BLAS's own threads (each held for the whole kernel: the rounding does not change mid-call)
     with _one_blas_thread() if variant in ("blas", "blas-parallel") else (
@@ -222,28 +268,63 @@ def _launch(direction: str, variant: str, args: tuple, rows: int, threads: int |
             fn(*args, 0, rows)
 
 
+def _col_bounds(m: int, threads: int) -> list[int]:
+    """Column blocks of ``blas-cols``: at most ``threads`` contiguous blocks of whole multiples of COLS_ALIGN
+    (the last takes the rest), as even as that allows."""
+    units = max(1, m // COLS_ALIGN)
+    k = max(1, min(threads, units))
+    return [min(m, COLS_ALIGN * (units * i // k)) if i < k else m for i in range(k + 1)]
+
+
+def _run_cols(direction: str, args: tuple, threads: int) -> None:
+    """The ``blas-cols`` variant: the columns of every step split over ``threads`` threads that meet at a barrier
+    after each step (``rnnmem._sync``); each thread's block of the recurrent matrix is copied once, contiguous, so
+    that it stays in that core's cache. A thread that fails sets the barrier's abort flag, so the others return, and
+    its exception is raised here."""
+    fn = _COLS_KERNELS[direction]
+    mat = args[0]  # forward: the stack of Wᵀ; backward: the stack of W (S, m, m)
+    m = mat.shape[2]
+    bounds = _col_bounds(m, threads)
+    k = len(bounds) - 1
+    sync = _sync.new_sync()
+
+    def part(i):
+        c0, c1 = bounds[i], bounds[i + 1]
+        try:
+            block = np.ascontiguousarray(mat[:, :, c0:c1])
+            return fn(block, *args[1:], c0, c1, sync, k)
+        except BaseException:
+            _sync.abort(sync)
+            raise
+
+    futures = [_pool(k - 1).submit(part, i) for i in range(1, k)] if k > 1 else []
+    try:
+        ok = part(0)
+    finally:
+        done = [f.result() for f in futures]  # raises a worker's exception
+    if not (ok and all(done)):  # pragma: no cover - an abort always comes with an exception raised above
+        raise RuntimeError("a thread of the blas-cols kernel stopped without an error")
+
+
 def _run_forward(W, U, b, X, cell, activation, dt, need_deriv, variant=None):
     """Stacked forward pass. W (S,m,m), U (S,m,d), b (S,m); X (B,T,d). Returns s, dz of shape (T, S*B, m)."""
     S, m, _ = W.shape
     B, T, d = X.shape
     X2 = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * B, d)
-    with _gemm_threads(T * B * S * m * d):
+    with _products():  # the input products U x_k (the kernels add b)
         if S == 1:  # one 2-D gemm (numpy's stacked matmul is slow when d is small)
-            uxb = _workspace("s", (T * B, m))
-            np.dot(X2, U[0].T, out=uxb)
-            uxb += b[0]
-            uxb = uxb.reshape(T, B, m)
+            uxb = _dot(X2, U[0].T, _workspace("s", (T * B, m))).reshape(T, B, m)
         else:  # time-major (T, S, B, m) written in place (no temporary of the full size: page faults)
             uxb = _workspace("s", (T, S, B, m))
             np.matmul(X2.reshape(T, 1, B, d), U.transpose(0, 2, 1)[None], out=uxb)
-            uxb += b[None, :, None, :]
             uxb = uxb.reshape(T, S * B, m)
     s = uxb  # the kernels read uxb[k] before they write s[k]: the states overwrite the input projection
     dz = _workspace("dz", uxb.shape) if need_deriv else np.empty((1, 1, 1))
     a, c = _cell_coefficients(cell, dt)
     variant = variant or _pick_variant("forward", m, S * B, T, S)
     wt = np.ascontiguousarray(W.transpose(0, 2, 1))
-    _launch("forward", variant, (wt, uxb, B, a, c, K.ACTIVATIONS[activation], s, dz, need_deriv), S * B)
+    _launch("forward", variant, (wt, uxb, np.ascontiguousarray(b), B, a, c, K.ACTIVATIONS[activation], s, dz,
+                                 need_deriv), S * B)
     return s, dz
 
 
@@ -300,7 +381,7 @@ def simulate_stack(W, U, b, C, D, x, *, cell="elman", activation="tanh", dt=1.0,
     if check_finite:
         _check_states(s)
     B, T = X.shape[:2]
-    with _gemm_threads(T * B * m * p):
+    with _products():
         y = np.matmul(s.reshape(T, S, B, m), C.transpose(0, 2, 1)[None]).transpose(1, 2, 0, 3)  # (S, B, T, p)
         if D is not None:
             y = y + np.matmul(X[None], D.transpose(0, 2, 1)[:, None])
@@ -532,8 +613,8 @@ class RNN(_FrozenModel):
         B, T, d = X.shape
         m, p = self.hidden, self.outputs
         # an overflow is reported by the caller (check_finite) or returned raw: no RuntimeWarning on the way
-        with _gemm_threads(T * B * p * max(m, d)), np.errstate(over="ignore", invalid="ignore"):
-            y = np.dot(s.reshape(T * B, m), self._C.T).reshape(T, B, p).transpose(1, 0, 2)
+        with _products(), np.errstate(over="ignore", invalid="ignore"):
+            y = _dot(s.reshape(T * B, m), self._C.T).reshape(T, B, p).transpose(1, 0, 2)
             if self._D is not None:
                 y = y + X @ self._D.T
         return np.ascontiguousarray(y)
@@ -587,8 +668,7 @@ class RNN(_FrozenModel):
     def _backward(self, X, squeeze, s, dz, dY, check_finite):
         B, T, d = X.shape
         # an overflow is reported as NonFiniteError (check_finite) or returned raw: no RuntimeWarning on the way
-        with _gemm_threads(T * B * self.hidden * max(self.hidden, d, self.outputs)), \
-                np.errstate(over="ignore", invalid="ignore"):
+        with _products(), np.errstate(over="ignore", invalid="ignore"):
             return self._backward_products(X, squeeze, s, dz, dY, check_finite)
 
     def _backward_products(self, X, squeeze, s, dz, dY, check_finite):
@@ -597,7 +677,7 @@ class RNN(_FrozenModel):
         dY_tm = np.ascontiguousarray(dY.transpose(1, 0, 2))  # (T, B, p)
         dY2 = dY_tm.reshape(T * B, p)
         gz = _workspace("gz", dz.shape)
-        np.dot(dY2, self._C, out=gz.reshape(T * B, m))  # the direct terms Cᵀ dy_k, overwritten by the kernel
+        _dot(dY2, self._C, gz.reshape(T * B, m))  # the direct terms Cᵀ dy_k, overwritten by the kernel
         a, _ = _cell_coefficients(self._cell, self._dt)
         _launch("backward", _pick_variant("backward", m, B, T), (self._W[None], dz, B, a, gz), B)
         if check_finite:
@@ -606,11 +686,11 @@ class RNN(_FrozenModel):
         gz2 = gz.reshape(T * B, m)
         s2 = s.reshape(T * B, m)
         X_tm2 = np.ascontiguousarray(X.transpose(1, 0, 2)).reshape(T * B, d)
-        gW = gz[1:].reshape((T - 1) * B, m).T @ s[:-1].reshape((T - 1) * B, m) if T > 1 else np.zeros((m, m))
-        gU = gz2.T @ X_tm2
+        gW = _dot(gz[1:].reshape((T - 1) * B, m).T, s[:-1].reshape((T - 1) * B, m)) if T > 1 else np.zeros((m, m))
+        gU = _dot(gz2.T, X_tm2)
         gb = np.ones(T * B) @ gz2
-        gC = dY2.T @ s2
-        gx = (gz2 @ self._U).reshape(T, B, d)
+        gC = _dot(s2.T, dY2).T.copy()
+        gx = _dot(gz2, self._U).reshape(T, B, d)
         gD = None
         if self._D is not None:
             gD = dY2.T @ X_tm2

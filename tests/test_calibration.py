@@ -105,10 +105,12 @@ def test_every_variant_on_wide_models(cell, activation, variant):
         _reference_check(model, x, rng.normal(size=(5, 11, 3)))
 
 
-def test_every_variant_on_stacks_split_inside_a_model(variant):
-    """simulate_stack of 4 models × 3 sequences = 12 rows; three threads cut the rows at 4 and 8, inside models."""
+@pytest.mark.parametrize("m", [6, 40])
+def test_every_variant_on_stacks_split_inside_a_model(variant, m):
+    """simulate_stack of 4 models × 3 sequences = 12 rows; three threads cut the rows at 4 and 8, inside models
+    (the row-split variants), or the 40 units into blocks of 8, 16 and 16 (blas-cols, one product per model)."""
     rng = np.random.default_rng(5)
-    models = [rm.RNN.random(6, 2, 2, cell="euler", dt=0.3, bias=0.2, feedthrough=True, rng=s) for s in range(4)]
+    models = [rm.RNN.random(m, 2, 2, cell="euler", dt=0.3, bias=0.2, feedthrough=True, rng=s) for s in range(4)]
     x = rng.normal(size=(3, 15, 2))
     stack = {k: np.stack([getattr(mdl, k) for mdl in models]) for k in "WUbCD"}
     y = rm.rnn.simulate_stack(stack["W"], stack["U"], stack["b"], stack["C"], stack["D"], x, cell="euler", dt=0.3)
@@ -194,8 +196,8 @@ def _synthetic(threads: int, fast: str = "blas", split_overhead: float = 1e-5) -
 
     tab = {}
     for d in cal.DIRECTIONS:
-        tab[d] = {v: grid(0.5 if v == fast else 1.0, v in cal.SPLIT, cal.THREADED_MIN_M if v in cal.THREADED else 0)
-                  for v in cal.SERIAL + (cal.SPLIT + cal.THREADED if threads > 1 else ())}
+        tab[d] = {v: grid(0.5 if v == fast else 1.0, v in cal.SPLIT, cal.COLS_MIN_M if v in cal.COLS else 0)
+                  for v in cal.SERIAL + (cal.SPLIT + cal.COLS if threads > 1 else ())}
     tab.update(grid_m=list(cal.GRID_M), grid_rows=list(cal.GRID_ROWS), split_overhead=split_overhead, seconds=0.01,
                created="now")
     return tab
@@ -539,7 +541,7 @@ def test_concurrent_calls_give_the_same_bits(two_blas_threads, monkeypatch, tmp_
     from rnnmem import gated
 
     monkeypatch.setenv("RNNMEM_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(cal, "gemm_threads_min_work", lambda threads: math.inf)  # the GRU's products: one thread
+    monkeypatch.setattr(cal, "split_min_work", lambda threads: math.inf)  # the GRU's products: one thread
     monkeypatch.setattr(gated, "_FORCE_VARIANT", "rows")
     cal.clear()
     gru = rm.GRU.random(8, rng=0)

@@ -9,8 +9,8 @@ Run:  python benchmarks/gated_speed.py [--threads 1] [--repeats 5] [--rounds 3] 
   ``--rounds`` rounds and every time is the best over all rounds and repeats, so both see the same machine load.
 * DiagonalSSM outputs at T = 10^5 (B = 8, d = p = 1, N states): ``ssm(x, method="fft")`` against
   ``ssm(x, method="scan")`` (the sequential recurrence, vectorised over the states), in one process.
-* ``--variants``: the per-variant times (rows / parallel / blas) of GRU/LSTM vjp behind the variant rule of
-  ``rnnmem.gated._pick_variant``.
+* ``--variants``: the per-variant times (rows / parallel / blas / blas-parallel) of GRU/LSTM vjp beside the variants
+  that ``rnnmem.gated._pick_variant`` chooses (the calibration of ``rnnmem._calibrate``).
 """
 
 from __future__ import annotations
@@ -137,22 +137,24 @@ def variants_table(args):
     import rnnmem as rm
     from rnnmem import gated
 
-    print(f"\nvariants (vjp, T = 1000, {args.threads} thread(s)); rule picks: "
-          f"blas if H >= {gated.BLAS_MIN_HIDDEN} or B·H >= {gated.BLAS_MIN_WORK}")
-    print(f"{'kind':>5} {'H':>4} {'B':>4} {'rows':>10} {'parallel':>10} {'blas':>10}  picked")
+    names = ("rows", "parallel", "blas", "blas-parallel")
+    print(f"\nvariants (vjp, T = 1000, {args.threads} thread(s)); picked (forward / backward): the calibrated choice "
+          "of the RNN kernels at the width m = √(H·G) with the same recurrent product")
+    print(f"{'kind':>5} {'H':>4} {'B':>4} " + " ".join(f"{v:>13}" for v in names) + "  picked")
     for kind, cls in (("gru", rm.GRU), ("lstm", rm.LSTM)):
         for H in (4, 8, 16, 32, 64):
             for B in (1, 4, 32):
                 x, dy = problem(H, B, 1000)
                 net = cls.random(H, 1, rng=0)
                 row = []
-                for v in ("rows", "parallel", "blas"):
+                for v in names:
                     gated._FORCE_VARIANT = v
                     net.vjp(x[:, :3], dy[:, :3])
                     row.append(best_time(lambda net=net, x=x, dy=dy: net.vjp(x, dy), args.repeats))
                 gated._FORCE_VARIANT = None
-                picked = gated._pick_variant(H, B, 1000, net.gates * H)
-                print(f"{kind:>5} {H:>4} {B:>4} " + " ".join(f"{t * 1e3:8.2f}ms" for t in row) + f"  {picked}")
+                G = net.gates * H
+                picked = " / ".join(gated._pick_variant(d, H, B, 1000, G) for d in ("forward", "backward"))
+                print(f"{kind:>5} {H:>4} {B:>4} " + " ".join(f"{t * 1e3:11.2f}ms" for t in row) + f"  {picked}")
 
 
 def main():

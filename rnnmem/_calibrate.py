@@ -481,27 +481,29 @@ def model_time(data: dict, direction: str, variant: str, m: int, rows: int, T: i
     return (data["split_overhead"] if variant in SPLIT + COLS else 0.0) + T * p
 
 
-def choose(direction: str, m: int, rows: int, T: int, nmodels: int, threads: int) -> str:
-    """The variant for one call (module docstring); remembered per shape (training repeats the same shapes)."""
+def choose(direction: str, m: int, rows: int, T: int, nmodels: int, threads: int, cols: bool = True) -> str:
+    """The variant for one call (module docstring); remembered per shape (training repeats the same shapes).
+    ``cols=False``: a layer without a column-split kernel (the gated layers), whose choice is among the others
+    (a forced ``blas-cols`` becomes ``blas-parallel`` there)."""
     mode = os.environ.get("RNNMEM_KERNEL", "auto")
-    key = (mode, direction, m, rows, T, nmodels, threads)
+    key = (mode, direction, m, rows, T, nmodels, threads, cols)
     got = _CHOICES.get(key)
     if got is None:
-        got = _choose(mode, direction, m, rows, T, nmodels, threads)
+        got = _choose(mode, direction, m, rows, T, nmodels, threads, cols)
         if len(_CHOICES) > 8192:
             _CHOICES.clear()
         _CHOICES[key] = got
     return got
 
 
-def _choose(mode: str, direction: str, m: int, rows: int, T: int, nmodels: int, threads: int) -> str:
+def _choose(mode: str, direction: str, m: int, rows: int, T: int, nmodels: int, threads: int, cols: bool) -> str:
     if mode == "static":
         return static_choice(m)
     if mode != "auto":
         from rnnmem.rnn import VARIANTS
 
         if mode in VARIANTS:
-            return mode
+            return mode if cols or mode not in COLS else "blas-parallel"
         raise ValueError(f"RNNMEM_KERNEL={mode!r} is not understood; expected 'auto', 'static' or one of {VARIANTS}")
     data = table(threads)
     if data is None:
@@ -513,7 +515,7 @@ def _choose(mode: str, direction: str, m: int, rows: int, T: int, nmodels: int, 
             best_v, best_t = v, t
     if threads > 1:
         bound = THREAD_MARGIN * best_t
-        for v in SPLIT + COLS:
+        for v in SPLIT + (COLS if cols else ()):
             t = model_time(data, direction, v, m, rows, T, nmodels)
             if t is not None and t < bound:
                 best_v, bound = v, t

@@ -25,17 +25,17 @@ Backward (BPTT), for the total gradient g_k = ∂L/∂h_k = dh_k + (carry from s
 The caller turns ∂L/∂gi and ∂L/∂gh into the weight gradients by single matrix products (∂W_ih = Σ_k δ_k x_kᵀ,
 ∂W_hh = Σ_k δh_k h_{k-1}ᵀ, biases = sums) and the input gradient of the layer below (W_ihᵀ δ_k).
 
-Two variants of each recurrence, as in ``rnnmem._kernels``: ``*_rows`` (tight loops per row, for small H; also
-under ``prange``) and ``*_blas`` (one contiguous (N, H) @ (H, G) product per step, for large H). The logistic
+Two kernels of each recurrence, as in ``rnnmem._kernels``: ``*_rows`` (tight loops per row, for small H) and
+``*_blas`` (one contiguous (rows, H) @ (H, G) product per step, for large H), each on the rows n0..n1-1 so that the
+rows can be split over threads (the variants ``parallel`` and ``blas-parallel`` of ``rnnmem.rnn``). The logistic
 function is σ(x) = (1 + tanh(x/2))/2 with the vectorisable tanh of ``rnnmem._kernels``.
 """
 
 from __future__ import annotations
 
 import numpy as np
-from numba import prange
 
-from rnnmem._jit import jit, jit_parallel
+from rnnmem._jit import jit
 from rnnmem._kernels import TANH, activate, tanh
 
 ELMAN, GRU, LSTM = 0, 1, 2
@@ -163,18 +163,11 @@ def _forward_row(n, kind, act, gi, whht, bhh, h0, c0, h, aux, aux2, gh):
 
 
 @jit
-def forward_rows(kind, act, gi, whht, bhh, h0, c0, h, aux, aux2):
+def forward_rows(kind, act, gi, whht, bhh, h0, c0, h, aux, aux2, n0, n1):
+    """Forward pass of rows n0..n1-1, one row at a time through all steps."""
     G = whht.shape[1]
     gh = np.empty(G)
-    for n in range(gi.shape[1]):
-        _forward_row(n, kind, act, gi, whht, bhh, h0, c0, h, aux, aux2, gh)
-
-
-@jit_parallel
-def forward_rows_parallel(kind, act, gi, whht, bhh, h0, c0, h, aux, aux2):
-    G = whht.shape[1]
-    for n in prange(gi.shape[1]):
-        gh = np.empty(G)
+    for n in range(n0, n1):
         _forward_row(n, kind, act, gi, whht, bhh, h0, c0, h, aux, aux2, gh)
 
 
@@ -218,78 +211,75 @@ def _backward_row(n, kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc
 
 
 @jit
-def backward_rows(kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0):
+def backward_rows(kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, n0, n1):
+    """BPTT of rows n0..n1-1, one row at a time."""
     G, H = whh.shape
     g = np.empty(H)
     dcarry = np.empty(H)
     dgh = np.empty(G)
     direct = np.empty(H)
-    for n in range(dh.shape[1]):
-        _backward_row(n, kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, g, dcarry, dgh, direct)
-
-
-@jit_parallel
-def backward_rows_parallel(kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0):
-    G, H = whh.shape
-    for n in prange(dh.shape[1]):
-        g = np.empty(H)
-        dcarry = np.empty(H)
-        dgh = np.empty(G)
-        direct = np.empty(H)
+    for n in range(n0, n1):
         _backward_row(n, kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, g, dcarry, dgh, direct)
 
 
 # ------------------------------------------------------------------------------------------------------- blas
 @jit
-def forward_blas(kind, act, gi, whht, bhh, h0, c0, h, aux, aux2):
+def forward_blas(kind, act, gi, whht, bhh, h0, c0, h, aux, aux2, n0, n1):
+    """Forward pass of rows n0..n1-1 together: one BLAS product (rows, H) @ (H, G) per step."""
     T, N, G = gi.shape
-    gh = np.empty((N, G))
+    gh = np.empty((n1 - n0, G))
     for k in range(T):
-        hp = h0 if k == 0 else h[k - 1]
-        cp = c0 if k == 0 else aux[k - 1]
+        hp = h0[n0:n1] if k == 0 else h[k - 1, n0:n1]
+        cp = c0[n0:n1] if k == 0 else aux[k - 1, n0:n1]
         np.dot(hp, whht, gh)
-        for n in range(N):
-            ghn = gh[n]
+        for r in range(n1 - n0):
+            n = n0 + r
+            ghn = gh[r]
             for i in range(G):
                 ghn[i] += bhh[i]
-            _cell_forward(kind, act, gi[k, n], ghn, hp[n], cp[n], h[k, n], aux[k, n], aux2[k, n])
+            _cell_forward(kind, act, gi[k, n], ghn, hp[r], cp[r], h[k, n], aux[k, n], aux2[k, n])
 
 
 @jit
-def backward_blas(kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0):
+def backward_blas(kind, sv, aux, aux2, h, h0, c0, whh, dh, dgi, dghn, dh0, dc0, n0, n1):
+    """BPTT of rows n0..n1-1 together: one BLAS product (rows, G) @ (G, H) per step."""
     T, N, H = dh.shape
     G = whh.shape[0]
-    g = np.zeros((N, H))
-    dcarry = np.zeros((N, H))
-    dgh = np.empty((N, G))
-    direct = np.zeros((N, H))
+    R = n1 - n0
+    g = np.zeros((R, H))
+    dcarry = np.zeros((R, H))
+    dgh = np.empty((R, G))
+    direct = np.zeros((R, H))
     for k in range(T - 1, -1, -1):
-        hp = h0 if k == 0 else h[k - 1]
-        for n in range(N):
-            gn = g[n]
+        for r in range(R):
+            n = n0 + r
+            gn = g[r]
             for j in range(H):
                 gn[j] += dh[k, n, j]
             if kind == ELMAN:
                 _elman_backward(aux[k, n], gn, dgi[k, n])
             elif kind == GRU:
-                _gru_backward(sv[k, n], aux[k, n], hp[n], gn, dgi[k, n], dgh[n], direct[n])
+                hp = h0[n] if k == 0 else h[k - 1, n]
+                _gru_backward(sv[k, n], aux[k, n], hp, gn, dgi[k, n], dgh[r], direct[r])
                 for j in range(H):
-                    dghn[k, n, j] = dgh[n, 2 * H + j]
+                    dghn[k, n, j] = dgh[r, 2 * H + j]
             else:
                 cp = c0[n] if k == 0 else aux[k - 1, n]
-                _lstm_backward(sv[k, n], aux2[k, n], cp, gn, dcarry[n], dgi[k, n])
+                _lstm_backward(sv[k, n], aux2[k, n], cp, gn, dcarry[r], dgi[k, n])
         if kind == GRU:
             np.dot(dgh, whh, g)
-            for n in range(N):
+            for r in range(R):
                 for j in range(H):
-                    g[n, j] += direct[n, j]
+                    g[r, j] += direct[r, j]
         else:
-            np.dot(dgi[k], whh, g)
-    for n in range(N):
+            np.dot(dgi[k, n0:n1], whh, g)
+    for r in range(R):
         for j in range(H):
-            dh0[n, j] = g[n, j]
-            dc0[n, j] = dcarry[n, j]
+            dh0[n0 + r, j] = g[r, j]
+            dc0[n0 + r, j] = dcarry[r, j]
 
 
-FORWARD = {"rows": forward_rows, "parallel": forward_rows_parallel, "blas": forward_blas}
-BACKWARD = {"rows": backward_rows, "parallel": backward_rows_parallel, "blas": backward_blas}
+#: the kernels of each direction: (one row at a time, all rows of a range per step); every kernel runs the rows
+#: n0..n1-1 only, so that ``rnnmem.rnn`` can split the rows over threads (the kernels release the GIL)
+FORWARD = (forward_rows, forward_blas)
+BACKWARD = (backward_rows, backward_blas)

@@ -26,10 +26,10 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-import numba
 import numpy as np
 
 from rnnmem import _kernels_gated as KG
+from rnnmem import rnn as _rnn
 from rnnmem._kernels import ACTIVATIONS as _ACT_CODES
 from rnnmem._model import LOSSES, Frozen, loss_and_output_grad
 from rnnmem._validate import (
@@ -43,7 +43,7 @@ from rnnmem._validate import (
     check_real,
     check_size,
 )
-from rnnmem.rnn import _blas_threads, _check_states, _workspace
+from rnnmem.rnn import _check_states, _dot, _products, _run_kernels, _workspace
 
 __all__ = ["StackedRNN", "GRU", "LSTM", "NamedGradients", "from_torch", "KINDS", "NONLINEARITIES"]
 
@@ -52,26 +52,21 @@ NONLINEARITIES = ("tanh", "relu")
 _GATES = {"rnn": 1, "gru": 3, "lstm": 4}
 _GATE_NAMES = {"rnn": ("",), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o")}
 
-#: the per-step (B, H) @ (H, G) BLAS product beats per-row loops from this hidden width on, or once B·H reaches
-#: BLAS_MIN_WORK (``python benchmarks/gated_speed.py --variants`` prints the crossover; tests force each variant)
-BLAS_MIN_HIDDEN = 32
-BLAS_MIN_WORK = 64
-#: rows and work per call (T·B·G·H) from which the ``prange`` row kernel is used (numba threads > 1); the parallel
-#: kernels are compiled afresh in every process (seconds), which smaller problems would not pay back
-PARALLEL_MIN_ROWS = 4
-PARALLEL_MIN_WORK = 20_000_000
-#: tests set this to "rows", "parallel" or "blas" to exercise one kernel variant on any size
+#: tests set this to one of rnnmem.rnn.VARIANTS except ``blas-cols`` to exercise one kernel variant on any size
 _FORCE_VARIANT: str | None = None
 
 
-def _pick_variant(H: int, B: int, T: int, G: int) -> str:
+def _pick_variant(direction: str, H: int, B: int, T: int, G: int) -> str:
+    """The kernel variant of one layer's recurrence: forced by tests, else the calibrated choice of the RNN kernels
+    (``rnnmem._calibrate``) at the width whose recurrent product has the same size, m = √(H·G) (the step's
+    (B, H) @ (H, G) product is what decides between loops, BLAS and threads; the gated cells' element-wise work
+    grows with it). No column split: the gates of one unit are not contiguous in W_hh."""
     if _FORCE_VARIANT is not None:
         return _FORCE_VARIANT
-    if H >= BLAS_MIN_HIDDEN or B * H >= BLAS_MIN_WORK:
-        return "blas"
-    if B >= PARALLEL_MIN_ROWS and numba.get_num_threads() > 1 and T * B * G * H >= PARALLEL_MIN_WORK:
-        return "parallel"
-    return "rows"
+    from rnnmem import _calibrate
+
+    m = max(1, int(round(math.sqrt(H * G))))
+    return _calibrate.choose(direction, m, B, T, 1, _rnn._threads(), cols=False)
 
 
 # ------------------------------------------------------------------------------------------------------- gradients
@@ -310,24 +305,22 @@ class _TorchLayout(Frozen):
         return hs[0], hs[1]
 
     def _forward(self, x, h0, check_finite: bool, time_major: bool = False):
-        """Run every layer. Returns X (B, T, d), squeeze, per-layer (input, gates, h, aux), h0, c0, variant."""
+        """Run every layer. Returns X (B, T, d), squeeze, per-layer (input, gates, h, aux), h0, c0."""
         check_bool(check_finite, "check_finite")
         X, squeeze = as_sequence_input(x, self.inputs, time_major=check_bool(time_major, "time_major"))
         B, T, _ = X.shape
         H, G, L = self.hidden, self.gates * self.hidden, self.layers
         H0, C0 = self._initial(h0, B, squeeze)
         kind, act = KG.KINDS[self.kind], self._act()
-        variant = _pick_variant(H, B, T, G)
+        variant = _pick_variant("forward", H, B, T, G)
         inp = np.ascontiguousarray(X.transpose(1, 0, 2))  # (T, B, d)
         saved = []
-        # one BLAS thread unless the per-step products are large (for every variant: the input projections are small
-        # products too, and idle BLAS threads spinning on a busy machine cost more than the kernels)
-        with _blas_threads("blas", B, max(H, G // 2)):
+        with _products():  # one BLAS thread (rnnmem.rnn._products)
             for layer in range(L):
                 w_ih = self._params[f"weight_ih_l{layer}"]
                 w_hh = self._params[f"weight_hh_l{layer}"]
                 gi = _workspace(f"gated.gi{layer}", (T, B, G))
-                np.dot(inp.reshape(T * B, inp.shape[2]), w_ih.T, out=gi.reshape(T * B, G))
+                _dot(inp.reshape(T * B, inp.shape[2]), w_ih.T, gi.reshape(T * B, G))
                 if not self.bias:
                     bhh = np.zeros(G)
                 elif self.kind == "gru":  # b_in stays outside r ⊙ (W_hn h + b_hn)
@@ -338,13 +331,13 @@ class _TorchLayout(Frozen):
                 h = _workspace(f"gated.h{layer}", (T, B, H))
                 aux = _workspace(f"gated.aux{layer}", (T, B, H))
                 aux2 = _workspace(f"gated.tanhc{layer}", (T, B, H)) if self.kind == "lstm" else np.empty((1, 1, 1))
-                KG.FORWARD[variant](kind, act, gi, np.ascontiguousarray(w_hh.T), bhh, H0[layer], C0[layer], h, aux,
-                                    aux2)
+                _run_kernels(KG.FORWARD, variant, (kind, act, gi, np.ascontiguousarray(w_hh.T), bhh, H0[layer],
+                                                   C0[layer], h, aux, aux2), B, _rnn._threads())
                 saved.append((inp, gi, h, aux, aux2))
                 inp = h
         if check_finite:
             _check_states(inp)
-        return X, squeeze, saved, H0, C0, variant
+        return X, squeeze, saved, H0, C0
 
     def _output(self, saved, squeeze, time_major: bool = False):
         h = saved[-1][2]  # (T, B, H)
@@ -381,7 +374,7 @@ class _TorchLayout(Frozen):
         return (out, (hn, cn)) if self.kind == "lstm" else (out, hn)
 
     # ------------------------------------------------------------------ backward
-    def _backward(self, X, squeeze, saved, H0, C0, variant, dY, check_finite) -> NamedGradients:
+    def _backward(self, X, squeeze, saved, H0, C0, dY, check_finite) -> NamedGradients:
         B, T, d = X.shape
         H, G, L = self.hidden, self.gates * self.hidden, self.layers
         kind = KG.KINDS[self.kind]
@@ -391,26 +384,28 @@ class _TorchLayout(Frozen):
         grads: dict[str, np.ndarray] = {}
         ones = np.ones(T * B)
         # an overflow is reported as NonFiniteError (check_finite) or returned raw: no RuntimeWarning on the way
-        with _blas_threads("blas", B, max(H, G // 2)), np.errstate(over="ignore", invalid="ignore"):
+        variant = _pick_variant("backward", H, B, T, G)
+        with _products(), np.errstate(over="ignore", invalid="ignore"):
             for layer in range(L - 1, -1, -1):
                 inp, gi, h, aux, aux2 = saved[layer]
                 w_ih = self._params[f"weight_ih_l{layer}"]
                 w_hh = self._params[f"weight_hh_l{layer}"]
                 dgi = _workspace("gated.dgi", (T, B, G))
                 dghn = _workspace("gated.dghn", (T, B, H)) if self.kind == "gru" else np.empty((1, 1, 1))
-                KG.BACKWARD[variant](kind, gi, aux, aux2, h, H0[layer], C0[layer], np.ascontiguousarray(w_hh), dh,
-                                     dgi, dghn, dH0[layer], dC0[layer])
+                _run_kernels(KG.BACKWARD, variant, (kind, gi, aux, aux2, h, H0[layer], C0[layer],
+                                                    np.ascontiguousarray(w_hh), dh, dgi, dghn, dH0[layer], dC0[layer]),
+                             B, _rnn._threads())
                 dgi2 = dgi.reshape(T * B, G)
                 din = inp.shape[2]
-                grads[f"weight_ih_l{layer}"] = dgi2.T @ inp.reshape(T * B, din)
+                grads[f"weight_ih_l{layer}"] = _dot(dgi2.T, inp.reshape(T * B, din))
                 # ∂W_hh = Σ_k δh_k h_{k-1}ᵀ with h_{-1} = h0; for the GRU δh differs from δ in its n part
                 gw = dgi[0].T @ H0[layer]
                 if T > 1:
-                    gw += dgi[1:].reshape((T - 1) * B, G).T @ h[:-1].reshape((T - 1) * B, H)
+                    gw += _dot(dgi[1:].reshape((T - 1) * B, G).T, h[:-1].reshape((T - 1) * B, H))
                 if self.kind == "gru":
                     gn = dghn[0].T @ H0[layer]
                     if T > 1:
-                        gn += dghn[1:].reshape((T - 1) * B, H).T @ h[:-1].reshape((T - 1) * B, H)
+                        gn += _dot(dghn[1:].reshape((T - 1) * B, H).T, h[:-1].reshape((T - 1) * B, H))
                     gw[2 * H:] = gn
                 grads[f"weight_hh_l{layer}"] = gw
                 if self.bias:
@@ -421,7 +416,7 @@ class _TorchLayout(Frozen):
                         gbh[2 * H:] = ones @ dghn.reshape(T * B, H)
                     grads[f"bias_hh_l{layer}"] = gbh
                 nxt = _workspace(f"gated.dx{layer % 2}", (T, B, din))
-                np.dot(dgi2, w_ih, out=nxt.reshape(T * B, din))
+                _dot(dgi2, w_ih, nxt.reshape(T * B, din))
                 dh = nxt
         gx = np.array(dh.transpose(1, 0, 2), order="C", copy=True)
         if check_finite:
@@ -440,13 +435,13 @@ class _TorchLayout(Frozen):
 
         Returns :class:`NamedGradients`: ``state_dict()`` (torch's names and shapes), ``x``, ``h0`` (and ``c0``).
         """
-        X, squeeze, saved, H0, C0, variant = self._forward(x, h0, check_finite)
+        X, squeeze, saved, H0, C0 = self._forward(x, h0, check_finite)
         B, T, _ = X.shape
         want = (T, self.hidden) if squeeze else (B, T, self.hidden)
         dY = as_array(dy, "dy", shape=want, copy=False)  # read only: _backward makes its own time-major copy
         if squeeze:
             dY = dY[None]
-        return self._backward(X, squeeze, saved, H0, C0, variant, dY, check_finite)
+        return self._backward(X, squeeze, saved, H0, C0, dY, check_finite)
 
     def loss_and_grad(self, x, y_target, loss: str = "mse", *, h0=None, power: float = 2.0,
                       check_finite: bool = True) -> tuple[float, NamedGradients]:
@@ -462,10 +457,10 @@ class _TorchLayout(Frozen):
             ``grads.state_dict()`` has a gradient for every torch parameter name; ``grads.x``, ``grads.h0``.
         """
         check_choice(loss, "loss", LOSSES)
-        X, squeeze, saved, H0, C0, variant = self._forward(x, h0, check_finite)
+        X, squeeze, saved, H0, C0 = self._forward(x, h0, check_finite)
         yhat = saved[-1][2].transpose(1, 0, 2)
         value, dY = loss_and_output_grad(yhat, y_target, loss, power, squeeze)
-        return value, self._backward(X, squeeze, saved, H0, C0, variant, dY, check_finite)
+        return value, self._backward(X, squeeze, saved, H0, C0, dY, check_finite)
 
     # ------------------------------------------------------------------ Jacobians
     def _layer_step(self, layer: int, u, h, c):
@@ -558,7 +553,7 @@ class _TorchLayout(Frozen):
 
     def step_jacobians(self, x, h0=None) -> np.ndarray:
         """The state Jacobians J_k = ∂s_k/∂s_{k−1} along the trajectory of x: (B, T, S, S) (or (T, S, S))."""
-        X, squeeze, saved, H0, C0, _ = self._forward(x, h0, True)
+        X, squeeze, saved, H0, C0 = self._forward(x, h0, True)
         B, T, _ = X.shape
         check_size("step_jacobians", B, T, self.state_size, self.state_size)
         L = self.layers

@@ -257,7 +257,13 @@ def _launch(direction: str, variant: str, args: tuple, rows: int, threads: int |
         with _one_blas_thread():
             _run_cols(direction, args, threads)
         return
-    fn = _KERNELS[direction][0 if variant in _LOOP_VARIANTS else 1]
+    _run_kernels(_KERNELS[direction], variant, args, rows, threads)
+
+
+def _run_kernels(kernels: tuple, variant: str, args: tuple, rows: int, threads: int) -> None:
+    """Run ``kernels`` = (one-row-at-a-time kernel, per-step BLAS kernel), each taking ``*args, n0, n1``, as
+    ``variant`` (not ``blas-cols``) on ``rows`` rows: the shared launcher of the RNN and the gated layers."""
+    fn = kernels[0 if variant in _LOOP_VARIANTS else 1]
     # blas and blas-parallel: one BLAS thread inside each step's product (the split rows use the threads);
     # blas-threaded: the BLAS's own threads (each held for the whole kernel: the rounding does not change mid-call)
     with _one_blas_thread() if variant in ("blas", "blas-parallel") else (

@@ -69,11 +69,11 @@ class LSTMClassifier(Frozen):
 
     def loss_and_grad(self, x, y, loss: str = "cross_entropy", *, power: float = 2.0):
         net = self._lstm
-        X, squeeze, saved, H0, C0, variant = net._forward(x, None, True)
+        X, squeeze, saved, H0, C0 = net._forward(x, None, True)
         h = saved[-1][2].transpose(1, 0, 2)
         yhat = h @ self._W.T + self._b
         value, dY = loss_and_output_grad(yhat, y, loss, power, squeeze)
-        g = net._backward(X, squeeze, saved, H0, C0, variant, dY @ self._W, True)
+        g = net._backward(X, squeeze, saved, H0, C0, dY @ self._W, True)
         blocks = dict(g.state_dict(), head_W=np.einsum("btp,bth->ph", dY, h), head_b=dY.sum(axis=(0, 1)))
         return value, NamedGradients(blocks, g.x)
 

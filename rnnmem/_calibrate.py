@@ -1,34 +1,44 @@
 """Which RNN kernel variant is fastest on this machine: a short calibration on first use, cached on disk.
 
 The kernel variants of :mod:`rnnmem.rnn` (``VARIANTS``) compute the same recurrence, equal to rounding, in
-different ways: plain loops or one BLAS product per step, on one thread or with the rows (sequences) split over
-threads, or with a multi-threaded BLAS. Which is fastest depends on the CPU (vector width, cache sizes, BLAS call
-overhead), on the thread count and on the shape (hidden width m, rows = models × batch, steps T). No crossover
+different ways: plain loops or one BLAS product per step; on one thread, with the rows (sequences) split over
+threads, or with each step's columns (hidden units) split over threads that meet at a barrier after every step
+(``blas-cols``). Which is fastest depends on the CPU (vector width, cache sizes, BLAS call overhead, how fast an idle
+thread wakes), on the thread count and on the shape (hidden width m, rows = models × batch, steps T). No crossover
 is hard-coded: on first use this module times every variant on a grid of (m, rows), forward and backward
 separately, and models a call as
 
     time_v(m, rows, T) = o_v + T · p_v(m, rows),
 
 with p_v the measured time per step, interpolated bilinearly in (log m, log rows) between grid points (and
-scaled by m² and rows beyond the grid), and o_v the measured fixed cost of handing rows to the worker threads
-(0 for single-thread variants). Single-thread variants are timed by their best of a few interleaved calls (noise
-only adds), multi-threaded ones by their median (on a busy machine a worker thread often waits for a core, and the
-typical cost is what a long computation pays). The chosen variant minimises the model; a multi-threaded variant
-must beat the best single-thread one by 10 % (threads cost CPU time that other work on a shared machine could
-use). The same calibration times the products outside the recurrence (input projection, readout, gradient sums; tall
-(m × K)(K × m) products) on one BLAS thread and on all of them, and records from which size the threads pay;
-smaller products run on one BLAS thread.
+scaled by m² and rows beyond the grid), and o_v the measured fixed cost of handing work to the worker threads
+(0 for single-thread variants). Each timed call runs at least ``MIN_STEPS`` steps, so that fixed costs do not pass
+for per-step ones at the large widths. Single-thread variants are timed by their best of a few interleaved calls
+(noise only adds), multi-threaded ones by their median after an untimed call (a worker thread idle since the last
+threaded call wakes slowly, which a long computation never sees; on a busy machine a worker often waits for a core,
+and the typical cost is what a long computation pays). The chosen variant minimises the model; a multi-threaded
+variant must beat the best single-thread one by 10 % (threads cost CPU time that other work on a shared machine
+could use). The gated layers (``rnnmem.gated``) use the same table at the width m = √(H·G) whose recurrent product
+has their size, without the column split.
+
+The same calibration times the products outside the recurrence (input projection, readout, gradient sums: tall
+(m × K)(K × m) products, ``rnnmem.rnn._dot``) on one thread and with their rows split over the threads, and records
+from which size the split pays; smaller products run on one thread. These products never use the BLAS's own
+threads: a multi-threaded OpenBLAS keeps its idle workers spinning for about 0.1 s after each product, and on a
+machine with few cores they take the cores the next recurrence needs (the ``blas-threaded`` variant therefore
+exists for forced use only, ``RNNMEM_KERNEL=blas-threaded``, and is not timed).
 
 The table is stored as JSON beside the numba cache (``$RNNMEM_CACHE_DIR``, else ``$NUMBA_CACHE_DIR/rnnmem``, else
 ``$XDG_CACHE_HOME/rnnmem`` or ``~/.cache/rnnmem``), one file per key: CPU model, LLVM's CPU name, core count,
-thread count (numba's), the BLAS libraries and their thread counts, and the versions of rnnmem, numba, numpy and
+planned thread count (``rnnmem.rnn._plan_threads``: the CPUs the process may run on), the BLAS libraries, and the
+versions of rnnmem, numba, numpy and
 of the kernel source. It is written atomically (temporary file, then rename). A file that cannot be read, does
 not parse, has another key (a foreign machine's file) or holds malformed numbers is ignored and replaced. A
 calibration started while the load average exceeded the core count (other processes take every core) times the
 single-thread variants only — extra threads would only wait for a core — and is used for an hour, then measured
 again.
-The calibration takes 1–2.5 s on the 2-core development VM; ``python -m rnnmem._calibrate`` reruns it and prints
-the table, its cost and the choices for some sizes.
+The calibration takes 1–1.5 s at 2 threads on the 2-core development VM (0.5 s at 1 thread);
+``python -m rnnmem._calibrate`` reruns it and prints the table, its cost and the choices for some sizes.
 
 ``RNNMEM_KERNEL`` overrides the choice: ``auto`` (default, calibrated), ``static`` (no calibration: per-step BLAS
 from m >= 64, loops below, one thread; also the fallback if calibration fails), or a variant name.
@@ -118,8 +128,9 @@ def _kernel_hash() -> str:
 def _blas_libs() -> list[str]:
     from rnnmem.rnn import _blas_controllers
 
-    return sorted(f"{lc.internal_api} {lc.version} {getattr(lc, 'architecture', '')} threads={lc.num_threads}"
-                  for lc in _blas_controllers())
+    # not their thread counts: rnnmem's products run on one BLAS thread whatever the count (rnnmem.rnn._products),
+    # and a worker process whose count was lowered must find the same calibration as its parent
+    return sorted(f"{lc.internal_api} {lc.version} {getattr(lc, 'architecture', '')}" for lc in _blas_controllers())
 
 
 def machine_key(threads: int) -> dict:
@@ -266,10 +277,10 @@ def measure(threads: int) -> dict:
     def run(direction, variant, P, rows):
         if direction == "forward":
             _launch("forward", variant, (P["wt"], P["uxb"], P["b"], rows, 0.0, 1.0, K.TANH, P["s"], P["dz"], True),
-                    rows, threads)
+                    rows, threads, threads)
         else:
             np.copyto(P["gz"], P["gd"])
-            _launch("backward", variant, (P["w"], P["dz"], rows, 0.0, P["gz"]), rows, threads)
+            _launch("backward", variant, (P["w"], P["dz"], rows, 0.0, P["gz"]), rows, threads, threads)
 
     t_compile = time.perf_counter()
     P = _problem(4, 2 * threads, 4, rng)
@@ -354,11 +365,11 @@ def _split_threshold(rng, threads: int):
             K = max(1, work // (m * m))
             a, b = rng.standard_normal((K, m)).T, rng.standard_normal((K, m))
             out = np.empty((m, m))
-            rnn._dot_split(a, b, out, threads)
+            rnn._dot_split(a, b, out, threads, threads)
             t_split, t_one = [], math.inf
             for _ in range(REPEATS):  # interleaved; split: the median (typical), one thread: the best
                 t0 = time.perf_counter()
-                rnn._dot_split(a, b, out, threads)
+                rnn._dot_split(a, b, out, threads, threads)
                 t_split.append(time.perf_counter() - t0)
                 t0 = time.perf_counter()
                 np.dot(a, b, out=out)
@@ -530,7 +541,7 @@ def report(data: dict, threads: int) -> str:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
             return False
     gmin = data.get("split_min_work")
-    lines = [f"cpu: {key['cpu']} ({key['llvm_cpu']}), {key['cores']} cores; numba threads {threads}; "
+    lines = [f"cpu: {key['cpu']} ({key['llvm_cpu']}), {key['cores']} cores; planned threads {threads}; "
              f"blas: {'; '.join(key['blas'])}",
              f"file: {cache_file(key)}",
              f"calibration took {data['seconds']:.2f} s; thread hand-off {data['split_overhead'] * 1e6:.0f} us; "
@@ -554,15 +565,14 @@ def report(data: dict, threads: int) -> str:
 def _main() -> None:
     import argparse
 
-    import numba
+    from rnnmem.rnn import _plan_threads
 
     p = argparse.ArgumentParser(description="Rerun the kernel calibration of rnnmem (replacing the cached one) and "
                                             "print it.")
-    p.add_argument("--threads", type=int, default=None, help="numba threads (default: numba's current count)")
+    p.add_argument("--threads", type=int, default=None,
+                   help="the planned thread count (default: the CPUs this process may run on)")
     args = p.parse_args()
-    if args.threads:
-        numba.set_num_threads(args.threads)
-    threads = numba.get_num_threads()
+    threads = args.threads or _plan_threads()
     data = table(threads, recalibrate=True)
     print("calibration failed; the static rule is used" if data is None else report(data, threads))
 

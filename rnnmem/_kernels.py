@@ -4,8 +4,9 @@ Unified recurrence for both cells. With s_{-1} = 0 and the stored state s_k (elm
 
     z_k = W s_{k-1} + U x_k + b,        s_k = a s_{k-1} + c σ(z_k),
 
-with (a, c) = (0, 1) for the elman cell and (1, Δt) for the euler cell. The input part ``U x_k + b`` of every
-step is computed beforehand by one matrix product (``uxb``), so the kernels only run the sequential part.
+with (a, c) = (0, 1) for the elman cell and (1, Δt) for the euler cell. The input products ``U x_k`` of all steps
+are computed beforehand by one matrix product (``uxb``); the kernels add b (no separate pass over the (T, N, m)
+array) and run the sequential part.
 
 Storage is time-major: ``uxb``, ``s`` and ``dz`` have shape (T, N, m) where row n = model * B + batch, so a stack
 of S models sharing one input batch (perturbation sweeps) runs in one pass; model ``n // B`` owns row n.
@@ -26,6 +27,11 @@ threads (the kernels release the GIL; ``rnnmem.rnn`` splits the rows). Two famil
 * ``*_blas``: all rows of the range together, step by step: one BLAS product (rows, m) @ (m, m) per step and model
   (``np.dot``, scipy's BLAS), then the activation as one flat loop over the step's contiguous (rows, m) block,
   which LLVM vectorises.
+
+The ``*_cols`` kernels split the other way: each of several threads computes the columns c0..c1-1 (hidden units)
+of every row and step from the whole previous state, with its block of the recurrent matrix copied once, contiguous,
+so that it stays in that core's cache; the threads meet at a barrier after every step (``rnnmem._sync``). This uses
+several cores for one sequence, or for a batch whose rows alone would leave the per-step products too small to share.
 """
 
 from __future__ import annotations
@@ -309,75 +315,86 @@ def backward_blas(w, dz, nb, a, gz, n0, n1):
 
 # ------------------------------------------------------------------- columns of a step split over threads (BLAS)
 @jit
-def forward_cols(wtb, uxb, bias, nb, a, c, act, s, dz, need_deriv, c0, c1, sync, nthreads):
-    """:func:`forward_blas` for the columns (hidden units) c0..c1-1 of every row, on one of ``nthreads`` threads
-    that together cover all columns. ``wtb`` (S, m, c1 - c0) holds the columns c0..c1-1 of each Wᵀ (contiguous:
-    the block stays in this core's cache from step to step). Each step: one BLAS product (rows, m) @ (m, c1 - c0)
-    per model from the whole of s_{k-1}, the activation on this block, then the barrier ``sync``
-    (``rnnmem._sync``), after which s_k is complete for every thread. Returns False if another thread aborted."""
+def forward_cols(wblk, uxb, bias, nb, a, c, act, s, dz, need_deriv, bounds, p0, p1, sync, nthreads):
+    """:func:`forward_blas` for the column blocks p0..p1-1 (hidden units bounds[p]..bounds[p+1]-1) of every row, on
+    one of ``nthreads`` threads that together cover all blocks. ``wblk`` (S, m·m) holds each Wᵀ block by block: the
+    columns c0..c1-1 of block p as a row-major m × (c1 - c0) matrix at offset m·c0 (contiguous: it stays in this
+    core's cache from step to step). Each step and block: one BLAS product (rows, m) @ (m, c1 - c0) per model from
+    the whole of s_{k-1}, the activation on the block; then the barrier ``sync`` (``rnnmem._sync``), after which
+    s_k is complete for every thread. A block is computed the same way whichever thread runs it. Returns False if
+    another thread aborted."""
     T, N, m = uxb.shape
-    w = c1 - c0
-    z = np.empty((N, w))
+    zf = np.empty(N * m)  # block p's (N, c1 - c0) scratch at offset N·c0
     has_prev = a != 0.0
     for k in range(T):
-        if k > 0:
-            for q in range(N // nb):
-                np.dot(s[k - 1, q * nb:(q + 1) * nb], wtb[q], z[q * nb:(q + 1) * nb])
+        for p in range(p0, p1):
+            c0 = bounds[p]
+            c1 = bounds[p + 1]
+            w = c1 - c0
+            z = zf[N * c0:N * c1].reshape((N, w))
+            if k > 0:
+                for q in range(N // nb):
+                    np.dot(s[k - 1, q * nb:(q + 1) * nb], wblk[q, m * c0:m * c1].reshape((m, w)),
+                           z[q * nb:(q + 1) * nb])
             for n in range(N):
                 bq = bias[n // nb, c0:c1]
                 u = uxb[k, n, c0:c1]
                 zr = z[n]
-                for i in range(w):  # (u[c0 + i] here would keep LLVM from vectorising)
-                    zr[i] += u[i] + bq[i]
+                if k > 0:
+                    for i in range(w):  # (u[c0 + i] here would keep LLVM from vectorising)
+                        zr[i] += u[i] + bq[i]
+                else:
+                    for i in range(w):
+                        zr[i] = u[i] + bq[i]
                 d = dz[k, n, c0:c1] if need_deriv else zr
-                _step(zr, s[k - 1, n, c0:c1], a, c, act, s[k, n, c0:c1], d, need_deriv, has_prev)
-        else:
-            for n in range(N):
-                bq = bias[n // nb, c0:c1]
-                u = uxb[k, n, c0:c1]
-                zr = z[n]
-                for i in range(w):  # (u[c0 + i] here would keep LLVM from vectorising)
-                    zr[i] = u[i] + bq[i]
-                d = dz[k, n, c0:c1] if need_deriv else zr
-                _step(zr, zr, a, c, act, s[k, n, c0:c1], d, need_deriv, False)
+                if k > 0:
+                    _step(zr, s[k - 1, n, c0:c1], a, c, act, s[k, n, c0:c1], d, need_deriv, has_prev)
+                else:
+                    _step(zr, zr, a, c, act, s[k, n, c0:c1], d, need_deriv, False)
         if not barrier(sync, nthreads, k + 1):
             return False
     return True
 
 
 @jit
-def backward_cols(wb, dz, nb, a, gz, c0, c1, sync, nthreads):
-    """:func:`backward_blas` for the columns c0..c1-1 on one of ``nthreads`` threads (see :func:`forward_cols`):
-    ``wb`` (S, m, c1 - c0) holds the columns c0..c1-1 of each W; each step one BLAS product gz_{k+1} @ W[:, c0:c1]
-    per model from the whole of gz_{k+1}, then the barrier."""
+def backward_cols(wblk, dz, nb, a, gz, bounds, p0, p1, sync, nthreads):
+    """:func:`backward_blas` for the column blocks p0..p1-1 on one of ``nthreads`` threads (see
+    :func:`forward_cols`): ``wblk`` holds each W block by block; each step and block one BLAS product
+    gz_{k+1} @ W[:, c0:c1] per model from the whole of gz_{k+1}; then the barrier."""
     T, N, m = dz.shape
-    w = c1 - c0
-    g = np.empty((N, w))
-    gn = np.zeros((N, w))  # g_{k+1} of this block
+    gf = np.empty(N * m)
+    gnf = np.zeros(N * m)  # g_{k+1}, block by block
     for k in range(T - 1, -1, -1):
-        if k < T - 1:
-            for q in range(N // nb):
-                np.dot(gz[k + 1, q * nb:(q + 1) * nb], wb[q], g[q * nb:(q + 1) * nb])
-        for n in range(N):
-            out = gz[k, n, c0:c1]  # holds Cᵀ dy_k on entry
-            d = dz[k, n, c0:c1]
-            gr = g[n]
-            gnr = gn[n]
+        for p in range(p0, p1):
+            c0 = bounds[p]
+            c1 = bounds[p + 1]
+            w = c1 - c0
+            g = gf[N * c0:N * c1].reshape((N, w))
+            gn = gnf[N * c0:N * c1].reshape((N, w))
             if k < T - 1:
-                if a != 0.0:
-                    for i in range(w):
-                        gr[i] += out[i] + a * gnr[i]
+                for q in range(N // nb):
+                    np.dot(gz[k + 1, q * nb:(q + 1) * nb], wblk[q, m * c0:m * c1].reshape((m, w)),
+                           g[q * nb:(q + 1) * nb])
+            for n in range(N):
+                out = gz[k, n, c0:c1]  # holds Cᵀ dy_k on entry
+                d = dz[k, n, c0:c1]
+                gr = g[n]
+                gnr = gn[n]
+                if k < T - 1:
+                    if a != 0.0:
+                        for i in range(w):
+                            gr[i] += out[i] + a * gnr[i]
+                    else:
+                        for i in range(w):
+                            gr[i] += out[i]
                 else:
                     for i in range(w):
-                        gr[i] += out[i]
-            else:
+                        gr[i] = out[i]
                 for i in range(w):
-                    gr[i] = out[i]
-            for i in range(w):
-                out[i] = d[i] * gr[i]
-            if a != 0.0:
-                for i in range(w):
-                    gnr[i] = gr[i]
+                    out[i] = d[i] * gr[i]
+                if a != 0.0:
+                    for i in range(w):
+                        gnr[i] = gr[i]
         if not barrier(sync, nthreads, T - k):
             return False
     return True

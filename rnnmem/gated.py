@@ -66,7 +66,7 @@ def _pick_variant(direction: str, H: int, B: int, T: int, G: int) -> str:
     from rnnmem import _calibrate
 
     m = max(1, int(round(math.sqrt(H * G))))
-    return _calibrate.choose(direction, m, B, T, 1, _rnn._threads(), cols=False)
+    return _calibrate.choose(direction, m, B, T, 1, _rnn._plan_threads(), cols=False)
 
 
 # ------------------------------------------------------------------------------------------------------- gradients
@@ -332,7 +332,8 @@ class _TorchLayout(Frozen):
                 aux = _workspace(f"gated.aux{layer}", (T, B, H))
                 aux2 = _workspace(f"gated.tanhc{layer}", (T, B, H)) if self.kind == "lstm" else np.empty((1, 1, 1))
                 _run_kernels(KG.FORWARD, variant, (kind, act, gi, np.ascontiguousarray(w_hh.T), bhh, H0[layer],
-                                                   C0[layer], h, aux, aux2), B, _rnn._threads())
+                                                   C0[layer], h, aux, aux2), B, _rnn._plan_threads(),
+                             _rnn._threads())
                 saved.append((inp, gi, h, aux, aux2))
                 inp = h
         if check_finite:
@@ -394,7 +395,7 @@ class _TorchLayout(Frozen):
                 dghn = _workspace("gated.dghn", (T, B, H)) if self.kind == "gru" else np.empty((1, 1, 1))
                 _run_kernels(KG.BACKWARD, variant, (kind, gi, aux, aux2, h, H0[layer], C0[layer],
                                                     np.ascontiguousarray(w_hh), dh, dgi, dghn, dH0[layer], dC0[layer]),
-                             B, _rnn._threads())
+                             B, _rnn._plan_threads(), _rnn._threads())
                 dgi2 = dgi.reshape(T * B, G)
                 din = inp.shape[2]
                 grads[f"weight_ih_l{layer}"] = _dot(dgi2.T, inp.reshape(T * B, din))

@@ -121,17 +121,32 @@ _FORCE_VARIANT: str | None = None
 
 
 def _threads() -> int:
-    """rnnmem's thread budget: numba's thread count (``numba.set_num_threads`` / ``NUMBA_NUM_THREADS``)."""
-    return numba.get_num_threads()
+    """How many threads rnnmem's kernels run on: numba's thread count (``numba.set_num_threads`` /
+    ``NUMBA_NUM_THREADS``), at most :func:`_plan_threads`."""
+    return max(1, min(numba.get_num_threads(), _plan_threads()))
+
+
+def _plan_threads() -> int:
+    """The thread count that work is *planned* for: the CPUs this process may run on (its affinity mask; the core
+    count where the OS does not tell). The variant, and how a computation is cut into blocks (row ranges, column
+    blocks, blocks of a product), depend on it and on the shape only; numba's thread count (:func:`_threads`) only
+    decides how many blocks run at once. So a computation gives the same bits with 1 thread or with all, in this
+    process or in a worker of a process pool or a Dask cluster on the same machine, whose thread counts are usually
+    lowered to one."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except (AttributeError, OSError):  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
 
 
 def _pick_variant(direction: str, m: int, rows: int, T: int, nmodels: int = 1, threads: int | None = None) -> str:
-    """The kernel variant for one call: forced by tests, else the calibrated choice (``rnnmem._calibrate``)."""
+    """The kernel variant for one call: forced by tests, else the calibrated choice (``rnnmem._calibrate``) for the
+    planned thread count."""
     if _FORCE_VARIANT is not None:
         return _FORCE_VARIANT
     from rnnmem import _calibrate
 
-    return _calibrate.choose(direction, m, rows, T, nmodels, _threads() if threads is None else threads)
+    return _calibrate.choose(direction, m, rows, T, nmodels, _plan_threads() if threads is None else threads)
 
 
 # ------------------------------------------------------------------------------------------ threads
@@ -153,17 +168,34 @@ def _pool(workers: int) -> ThreadPoolExecutor:
         return _POOL
 
 
-def _run_split(fn, args: tuple, rows: int, threads: int) -> None:
-    """``fn(*args, n0, n1)`` on ``threads`` disjoint, contiguous row ranges at once (the kernels release the GIL);
-    the calling thread runs the first range."""
-    k = min(threads, rows)
-    bounds = [rows * i // k for i in range(k + 1)]
-    futures = [_pool(k - 1).submit(fn, *args, bounds[i], bounds[i + 1]) for i in range(1, k)]
+def _even(n: int, k: int) -> list[int]:
+    """Bounds of ``k`` contiguous, as even as possible ranges of 0..n-1."""
+    return [n * i // k for i in range(k + 1)]
+
+
+def _run_blocks(fn, blocks: list[tuple], workers: int) -> None:
+    """``fn(*block)`` for every block, the blocks dealt in contiguous groups to ``workers`` threads (the calling
+    thread runs the first group; the kernels release the GIL). Every block is computed the same way whatever
+    ``workers`` is: only which thread runs it, and when, changes."""
+    k = max(1, min(workers, len(blocks)))
+
+    def group(g0, g1):
+        for blk in blocks[g0:g1]:
+            fn(*blk)
+
+    bounds = _even(len(blocks), k)
+    futures = [_pool(k - 1).submit(group, bounds[i], bounds[i + 1]) for i in range(1, k)]
     try:
-        fn(*args, bounds[0], bounds[1])
+        group(bounds[0], bounds[1])
     finally:
         for f in futures:
             f.result()
+
+
+def _run_split(fn, args: tuple, rows: int, blocks: int, workers: int) -> None:
+    """``fn(*args, n0, n1)`` on ``blocks`` disjoint, contiguous row ranges, run by ``workers`` threads."""
+    bounds = _even(rows, max(1, min(blocks, rows)))
+    _run_blocks(lambda n0, n1: fn(*args, n0, n1), list(zip(bounds[:-1], bounds[1:], strict=True)), workers)
 
 
 def _blas_controllers() -> list:
@@ -203,40 +235,32 @@ DOT_MIN_ROWS = 8
 
 
 def _dot(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
-    """``a @ b`` (2-D float64; ``out`` C-contiguous if given) inside a :func:`_products` section, with the output's
-    rows split into contiguous blocks over rnnmem's threads once the product has at least the calibrated number of
-    multiply-adds (``rnnmem._calibrate.split_min_work``). Each block is one one-thread BLAS product over the whole
-    inner dimension, so no partial sums are added afterwards."""
+    """``a @ b`` (2-D float64; ``out`` C-contiguous if given) inside a :func:`_products` section. From the calibrated
+    size on (``rnnmem._calibrate.split_min_work``), the output's rows are cut into :func:`_plan_threads` contiguous
+    blocks, each one one-thread BLAS product over the whole inner dimension, run on :func:`_threads` threads; the
+    cut depends on the plan, not on the thread count, so the bits do not either."""
     M, K = a.shape
     N = b.shape[1]
     if out is None:
         out = np.empty((M, N))
-    threads = _threads()
-    k = min(threads, M // DOT_MIN_ROWS)
+    plan = _plan_threads()
+    k = min(plan, M // DOT_MIN_ROWS)
     if k < 2:
         np.dot(a, b, out=out)
         return out
     from rnnmem import _calibrate
 
-    if float(M) * N * K < _calibrate.split_min_work(threads):
+    if float(M) * N * K < _calibrate.split_min_work(plan):
         np.dot(a, b, out=out)
         return out
-    return _dot_split(a, b, out, k)
+    return _dot_split(a, b, out, k, _threads())
 
 
-def _dot_split(a: np.ndarray, b: np.ndarray, out: np.ndarray, k: int) -> np.ndarray:
-    """``out[:] = a @ b`` with the rows in ``k`` contiguous blocks, one per thread (the caller's thread runs the
-    first; ``np.dot`` releases the GIL)."""
-    M = a.shape[0]
-    k = max(1, min(k, M))
-    bounds = [M * i // k for i in range(k + 1)]
-    futures = [_pool(k - 1).submit(np.dot, a[bounds[i]:bounds[i + 1]], b, out[bounds[i]:bounds[i + 1]])
-               for i in range(1, k)]
-    try:
-        np.dot(a[bounds[0]:bounds[1]], b, out=out[bounds[0]:bounds[1]])
-    finally:
-        for f in futures:
-            f.result()
+def _dot_split(a: np.ndarray, b: np.ndarray, out: np.ndarray, k: int, workers: int) -> np.ndarray:
+    """``out[:] = a @ b`` with the rows in ``k`` contiguous blocks (one BLAS product each) on ``workers`` threads."""
+    bounds = _even(a.shape[0], max(1, min(k, a.shape[0])))
+    _run_blocks(lambda r0, r1: np.dot(a[r0:r1], b, out=out[r0:r1]), list(zip(bounds[:-1], bounds[1:], strict=True)),
+                workers)
     return out
 
 
@@ -250,26 +274,30 @@ def _blas_threads(variant: str, rows: int = 0, m: int = 0):
     return _one_blas_thread()
 
 
-def _launch(direction: str, variant: str, args: tuple, rows: int, threads: int | None = None) -> None:
-    """Run the ``direction`` ("forward"/"backward") kernel of ``variant`` on all ``rows`` (args without n0, n1)."""
-    threads = _threads() if threads is None else threads
+def _launch(direction: str, variant: str, args: tuple, rows: int, plan: int | None = None,
+            workers: int | None = None) -> None:
+    """Run the ``direction`` ("forward"/"backward") kernel of ``variant`` on all ``rows`` (args without n0, n1),
+    cut for ``plan`` threads (default :func:`_plan_threads`) and run on ``workers`` (default :func:`_threads`)."""
+    plan = _plan_threads() if plan is None else plan
+    workers = min(plan, _threads()) if workers is None else workers
     if variant == "blas-cols":
         with _one_blas_thread():
-            _run_cols(direction, args, threads)
+            _run_cols(direction, args, plan, workers)
         return
-    _run_kernels(_KERNELS[direction], variant, args, rows, threads)
+    _run_kernels(_KERNELS[direction], variant, args, rows, plan, workers)
 
 
-def _run_kernels(kernels: tuple, variant: str, args: tuple, rows: int, threads: int) -> None:
+def _run_kernels(kernels: tuple, variant: str, args: tuple, rows: int, plan: int, workers: int) -> None:
     """Run ``kernels`` = (one-row-at-a-time kernel, per-step BLAS kernel), each taking ``*args, n0, n1``, as
-    ``variant`` (not ``blas-cols``) on ``rows`` rows: the shared launcher of the RNN and the gated layers."""
+    ``variant`` (not ``blas-cols``) on ``rows`` rows, the split variants cut into ``plan`` row ranges run by
+    ``workers`` threads: the shared launcher of the RNN and the gated layers."""
     fn = kernels[0 if variant in _LOOP_VARIANTS else 1]
     # blas and blas-parallel: one BLAS thread inside each step's product (the split rows use the threads);
     # blas-threaded: the BLAS's own threads (each held for the whole kernel: the rounding does not change mid-call)
     with _one_blas_thread() if variant in ("blas", "blas-parallel") else (
             _own_blas_threads() if variant == "blas-threaded" else contextlib.nullcontext()):
-        if variant in _SPLIT_VARIANTS and threads > 1 and rows > 1:
-            _run_split(fn, args, rows, threads)
+        if variant in _SPLIT_VARIANTS and plan > 1 and rows > 1:
+            _run_split(fn, args, rows, plan, workers)
         else:
             fn(*args, 0, rows)
 
@@ -282,23 +310,27 @@ def _col_bounds(m: int, threads: int) -> list[int]:
     return [min(m, COLS_ALIGN * (units * i // k)) if i < k else m for i in range(k + 1)]
 
 
-def _run_cols(direction: str, args: tuple, threads: int) -> None:
-    """The ``blas-cols`` variant: the columns of every step split over ``threads`` threads that meet at a barrier
-    after each step (``rnnmem._sync``); each thread's block of the recurrent matrix is copied once, contiguous, so
-    that it stays in that core's cache. A thread that fails sets the barrier's abort flag, so the others return, and
-    its exception is raised here."""
+def _run_cols(direction: str, args: tuple, plan: int, workers: int) -> None:
+    """The ``blas-cols`` variant: the columns of every step cut into blocks for ``plan`` threads, run by ``workers``
+    threads (each takes a contiguous group of blocks) that meet at a barrier after each step (``rnnmem._sync``).
+    The recurrent matrix is copied once, block by block, each block contiguous (so that it stays in its core's
+    cache). A thread that fails sets the barrier's abort flag, so the others return, and its exception is raised
+    here."""
     fn = _COLS_KERNELS[direction]
     mat = args[0]  # forward: the stack of Wᵀ; backward: the stack of W (S, m, m)
-    m = mat.shape[2]
-    bounds = _col_bounds(m, threads)
-    k = len(bounds) - 1
+    S, m = mat.shape[0], mat.shape[2]
+    bounds = np.array(_col_bounds(m, plan), dtype=np.int64)
+    blocks = np.empty((S, m * m))  # block p of model q: its m × (c1 - c0) columns at offset m · c0, row-major
+    for p in range(len(bounds) - 1):
+        c0, c1 = int(bounds[p]), int(bounds[p + 1])
+        blocks[:, m * c0:m * c1] = mat[:, :, c0:c1].reshape(S, m * (c1 - c0))
+    k = max(1, min(workers, len(bounds) - 1))
+    groups = _even(len(bounds) - 1, k)
     sync = _sync.new_sync()
 
     def part(i):
-        c0, c1 = bounds[i], bounds[i + 1]
         try:
-            block = np.ascontiguousarray(mat[:, :, c0:c1])
-            return fn(block, *args[1:], c0, c1, sync, k)
+            return fn(blocks, *args[1:], bounds, groups[i], groups[i + 1], sync, k)
         except BaseException:
             _sync.abort(sync)
             raise

@@ -40,6 +40,7 @@ def rel_err(a, b):
 def three_threads(monkeypatch, tmp_path):
     """Pretend numba has 3 threads: the split variants then split rows over 3 Python threads on any machine. The
     calibration (used for the BLAS threads of the products outside the recurrence) goes to a private cache."""
+    monkeypatch.setattr(rnn_module, "_plan_threads", lambda: 3)
     monkeypatch.setattr(rnn_module, "_threads", lambda: 3)
     monkeypatch.setenv("RNNMEM_CACHE_DIR", str(tmp_path))
     monkeypatch.setenv("RNNMEM_KERNEL", "static")  # no calibration needed: the variant is forced anyway
@@ -148,7 +149,7 @@ def calibrated(tmp_path_factory):
     mp.setenv("RNNMEM_CACHE_DIR", str(tmp_path_factory.mktemp("calib")))
     mp.delenv("RNNMEM_KERNEL", raising=False)
     cal.clear()
-    threads = rnn_module._threads()
+    threads = rnn_module._plan_threads()
     data = cal.table(threads)
     yield threads, data
     cal.clear()
@@ -407,6 +408,7 @@ def test_blas_thread_counts_are_restored_after_concurrent_calls(three_threads, m
 
 
 def _child_runs_split_variant(q):
+    rnn_module._plan_threads = lambda: 3
     rnn_module._threads = lambda: 3
     rnn_module._FORCE_VARIANT = "parallel"
     model = rm.RNN.random(4, rng=1)

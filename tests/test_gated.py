@@ -48,6 +48,7 @@ def close(a, b, scale, rel=1e-12):
 def variant(request, monkeypatch):
     """One forced variant; three threads, so that the split variants cut the rows on any machine."""
     monkeypatch.setattr(gated, "_FORCE_VARIANT", request.param)
+    monkeypatch.setattr(rm.rnn, "_plan_threads", lambda: 3)
     monkeypatch.setattr(rm.rnn, "_threads", lambda: 3)
     return request.param
 
@@ -84,6 +85,7 @@ def test_forward_and_bptt_equal_reference(variant, kind, hidden, inputs, layers,
 def test_variants_agree_on_larger_sizes(monkeypatch):
     """Every variant gives the same numbers (up to the summation order of BLAS) at H = 40, B = 9 (rows split 3/3/3
     by the split variants)."""
+    monkeypatch.setattr(rm.rnn, "_plan_threads", lambda: 3)
     monkeypatch.setattr(rm.rnn, "_threads", lambda: 3)
     rng = np.random.default_rng(3)
     for kind, nl in KINDS:

@@ -305,24 +305,26 @@ _THREADS_SCRIPT = """
 import numpy as np, numba
 from concurrent.futures import ThreadPoolExecutor
 import rnnmem as rm
-from rnnmem import _jit, gated, rnn
-from rnnmem import _kernels_gated as KG
+from rnnmem import _jit, gated, rnn, ssm
+from rnnmem import _kernels_ssm as KS
 
-# the RNN's row-split variant (worker threads over the rows) and the gated models' prange kernels
+# the RNN's and GRU's row-split variants (rnnmem's worker threads over the rows) and the SSM's prange scan
 rnn._FORCE_VARIANT = "parallel"
 gated._FORCE_VARIANT = "parallel"
+ssm.PARALLEL_MIN_ROWS, ssm.PARALLEL_MIN_WORK = 1, 0
 m = rm.RNN.random(8, rng=0)
 g = rm.GRU.random(8, rng=0)
+d = rm.DiagonalSSM.random(8, rng=0)
 x = np.random.default_rng(1).standard_normal((16, 400, 1))
 dy = np.random.default_rng(2).standard_normal((16, 400, 1))
 dyg = np.random.default_rng(3).standard_normal((16, 400, 8))
-ref = (m(x), m.vjp(x, dy).W, g(x), g.vjp(x, dyg).state_dict()["weight_hh_l0"])
 def work(_):
-    return (m(x), m.vjp(x, dy).W, g(x), g.vjp(x, dyg).state_dict()["weight_hh_l0"])
+    return (m(x), m.vjp(x, dy).W, g(x), g.vjp(x, dyg).state_dict()["weight_hh_l0"], d(x, method="scan"))
+ref = work(0)
 with ThreadPoolExecutor(4) as ex:
     outs = list(ex.map(work, range(8)))
-parallel = [k for k in vars(KG).values() if isinstance(k, _jit.ParallelKernel)]
-assert parallel and all(k.signatures for k in parallel if "forward" in k.__name__), "parallel kernels not used"
+parallel = [k for k in vars(KS).values() if isinstance(k, _jit.ParallelKernel)]
+assert parallel and all(k.signatures for k in parallel), "parallel kernels not used"
 # outputs and gradients are bit-identical across concurrent calls: the GRU's weight gradients are BLAS sums over
 # steps, and rnnmem's BLAS modes (rnnmem/_blas.py) keep a concurrent call from changing their thread count
 assert all(all(np.array_equal(a, b) for a, b in zip(o, ref)) for o in outs)
@@ -340,15 +342,16 @@ def test_parallel_kernels_are_thread_safe_under_the_workqueue_layer():
 
 
 def _launch_parallel_kernel() -> str:
-    from rnnmem import _jit, gated
-    from rnnmem import _kernels_gated as KG
+    from rnnmem import _jit, ssm
+    from rnnmem import _kernels_ssm as KS
 
-    old, gated._FORCE_VARIANT = gated._FORCE_VARIANT, "parallel"
+    old = ssm.PARALLEL_MIN_ROWS, ssm.PARALLEL_MIN_WORK
+    ssm.PARALLEL_MIN_ROWS, ssm.PARALLEL_MIN_WORK = 1, 0
     try:
-        rm.GRU.random(8, rng=0)(np.ones((16, 400, 1)))
+        rm.DiagonalSSM.random(8, rng=0)(np.ones((16, 400, 1)), method="scan")
     finally:
-        gated._FORCE_VARIANT = old
-    assert any(k.signatures for k in vars(KG).values() if isinstance(k, _jit.ParallelKernel))
+        ssm.PARALLEL_MIN_ROWS, ssm.PARALLEL_MIN_WORK = old
+    assert any(k.signatures for k in vars(KS).values() if isinstance(k, _jit.ParallelKernel))
     return _jit.threading_layer()
 
 

@@ -101,15 +101,11 @@ def test_column_blocks_cover_the_units(m, threads):
 def _failing_kernel(fail_from: int):
     """A stand-in column kernel: the block starting at ``fail_from`` fails before its first step, the others wait
     at the first barrier (for ever, unless the failure aborts it)."""
-    real = rnn_module._COLS_KERNELS["forward"]
-
-    def fn(block, *args):
-        c0, sync, nthreads = args[-4], args[-2], args[-1]
-        if c0 >= fail_from:
+    def fn(blocks, *args):
+        bounds, p0, sync, nthreads = args[-5], args[-4], args[-2], args[-1]
+        if bounds[p0] >= fail_from:
             raise MemoryError("injected")
-        ok = _sync.barrier(sync, nthreads, 1)
-        assert real is not None
-        return ok
+        return _sync.barrier(sync, nthreads, 1)
 
     return fn
 
@@ -117,6 +113,7 @@ def _failing_kernel(fail_from: int):
 def test_a_failing_column_thread_raises_instead_of_hanging(monkeypatch):
     model = rm.RNN.random(40, rng=0)
     x = np.ones((2, 5, 1))
+    monkeypatch.setattr(rnn_module, "_plan_threads", lambda: 3)
     monkeypatch.setattr(rnn_module, "_threads", lambda: 3)
     monkeypatch.setattr(rnn_module, "_FORCE_VARIANT", "blas-cols")
     monkeypatch.setitem(rnn_module._COLS_KERNELS, "forward", _failing_kernel(fail_from=8))
@@ -134,6 +131,7 @@ def test_blas_cols_with_more_threads_than_cores(monkeypatch):
     x, dy = rng.normal(size=(3, 200, 2)), rng.normal(size=(3, 200, 2))
     monkeypatch.setattr(rnn_module, "_FORCE_VARIANT", "blas")
     y0, g0 = model(x), model.vjp(x, dy)
+    monkeypatch.setattr(rnn_module, "_plan_threads", lambda: 6)
     monkeypatch.setattr(rnn_module, "_threads", lambda: 6)
     monkeypatch.setattr(rnn_module, "_FORCE_VARIANT", "blas-cols")
     (out,), errors = _run_threads(lambda _: (model(x), model.vjp(x, dy)), 1, timeout=120)
@@ -157,11 +155,12 @@ def test_split_products_equal_unsplit(monkeypatch, tmp_path):
     calls = []
     real = rnn_module._dot_split
 
-    def spy(a, b, out, k):
+    def spy(a, b, out, k, workers):
         calls.append((a.shape, b.shape, k))
-        return real(a, b, out, k)
+        return real(a, b, out, k, workers)
 
     monkeypatch.setattr(cal, "split_min_work", lambda threads: 0.0)
+    monkeypatch.setattr(rnn_module, "_plan_threads", lambda: 3)
     monkeypatch.setattr(rnn_module, "_threads", lambda: 3)
     monkeypatch.setattr(rnn_module, "_dot_split", spy)
     y, g = model(x), model.vjp(x, dy)
@@ -176,3 +175,31 @@ def test_split_threshold_off_without_calibration(monkeypatch):
     assert cal.split_min_work(4) == math.inf
     monkeypatch.setenv("RNNMEM_KERNEL", "auto")
     assert cal.split_min_work(1) == math.inf
+
+
+@pytest.mark.parametrize("variant", ["parallel", "blas-parallel", "blas-cols"])
+def test_same_bits_on_any_thread_count(monkeypatch, tmp_path, variant):
+    """The work is cut for the planned thread count (the CPUs the process may use); numba's thread count only
+    decides how many pieces run at once. So 1, 2 or 3 threads give the same bits (a process pool's or a Dask
+    cluster's one-thread workers compute what the parent computes), while another plan may round differently."""
+    monkeypatch.setenv("RNNMEM_CACHE_DIR", str(tmp_path))
+    monkeypatch.setattr(cal, "split_min_work", lambda threads: 0.0)  # the products outside the recurrence split too
+    monkeypatch.setattr(rnn_module, "_FORCE_VARIANT", variant)
+    monkeypatch.setattr(rnn_module, "_plan_threads", lambda: 3)
+    model = rm.RNN.random(44, 3, 2, cell="euler", dt=0.3, bias=0.2, feedthrough=True, rng=4)
+    gru = rm.GRU.random(12, 3, rng=5)
+    rng = np.random.default_rng(6)
+    x, dy, dyg = rng.normal(size=(7, 60, 3)), rng.normal(size=(7, 60, 2)), rng.normal(size=(7, 60, 12))
+    monkeypatch.setattr(rm.gated, "_FORCE_VARIANT", variant if variant != "blas-cols" else "blas-parallel")
+
+    def run():
+        g = model.vjp(x, dy)
+        gg = gru.vjp(x, dyg)
+        return [model(x), g.W, g.U, g.b, g.C, g.x, gru(x), *gg.state_dict().values(), gg.x]
+
+    outs = {}
+    for workers in (1, 2, 3):
+        monkeypatch.setattr(rnn_module, "_threads", lambda workers=workers: workers)
+        outs[workers] = run()
+    for workers in (2, 3):
+        assert all(np.array_equal(a, b) for a, b in zip(outs[1], outs[workers], strict=True)), workers

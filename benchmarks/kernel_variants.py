@@ -4,9 +4,11 @@ Run:  python benchmarks/kernel_variants.py [--threads 1]
 
 1. Runs the calibration of ``rnnmem._calibrate`` into a fresh, temporary cache (so it measures, whatever is cached)
    with numba and BLAS pinned to ``--threads``, and prints its cost, the time per step of every kernel variant on the
-   grid of hidden widths m and rows (forward and backward; ``-``: variant not applicable), the BLAS-thread threshold
-   of the products outside the recurrence, and the resulting choices for some sizes.
-2. The kernels' branch-free ``tanh`` against the libm call numba makes for ``np.tanh``, on 512 000 values.
+   grid of hidden widths m and rows (forward and backward; ``-``: variant not applicable), the size from which the
+   products outside the recurrence are split over the threads, and the resulting choices for some sizes.
+2. The kernels' branch-free ``tanh`` against the libm call numba makes for ``np.tanh``: throughput on 512 000
+   values, and latency along a chain of 10^7 dependent calls x <- 1.5 tanh(x) + 0.3 (what a recurrence of one
+   narrow sequence waits for at every step).
 """
 
 from __future__ import annotations
@@ -40,6 +42,13 @@ def _apply_libm_tanh(x, out):
         out[i] = np.tanh(x[i])
 
 
+@numba.njit
+def _chain_libm_tanh(x, n):
+    for _ in range(n):
+        x = 1.5 * np.tanh(x) + 0.3
+    return x
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--threads", type=int, default=1)
@@ -68,6 +77,18 @@ def main():
     t_l = best(lambda: _apply_libm_tanh(x, out), 10)
     print(f"tanh of 512000 values: kernel {t_k * 1e3:.2f} ms, numba np.tanh (libm) {t_l * 1e3:.2f} ms, "
           f"ratio {t_l / t_k:.1f}x")
+
+    @numba.njit
+    def chain_kernel_tanh(x, n):
+        for _ in range(n):
+            x = 1.5 * K.tanh(x) + 0.3
+        return x
+
+    n = 10_000_000
+    l_k = best(lambda: chain_kernel_tanh(0.1, n), 3) / n
+    l_l = best(lambda: _chain_libm_tanh(0.1, n), 3) / n
+    print(f"tanh latency (chain of {n} dependent calls): kernel {l_k * 1e9:.1f} ns, numba np.tanh (libm) "
+          f"{l_l * 1e9:.1f} ns per call")
 
 
 if __name__ == "__main__":

@@ -169,8 +169,10 @@ def _step(z, prev, a, c, act, s_out, dz_out, need_deriv, has_prev):
 
 # --------------------------------------------------------------------------------------- one row at a time (loops)
 @jit_fma
-def _forward_row(n, wt, uxb, bias, nb, a, c, act, s, dz, need_deriv, z):
-    """Run row ``n`` through all T steps; ``z`` scratch (m,)."""
+def _forward_row(n, wt, uxb, bias, nb, a, c, act, s, dz, need_deriv, z, zd):
+    """Run row ``n`` through all T steps; ``z`` and ``zd`` scratch (m,) (``zd`` takes the place of dz without
+    ``need_deriv``: were it ``z``, the possible aliasing of the activation loop's input and output would keep LLVM
+    from vectorising it, 40 % slower per step at m = 8)."""
     T, _, m = uxb.shape
     w = wt[n // nb]
     bq = bias[n // nb]
@@ -178,7 +180,7 @@ def _forward_row(n, wt, uxb, bias, nb, a, c, act, s, dz, need_deriv, z):
     for k in range(T):
         for i in range(m):
             z[i] = uxb[k, n, i] + bq[i]
-        d = dz[k, n] if need_deriv else z
+        d = dz[k, n] if need_deriv else zd
         if k > 0:
             for j in range(m):
                 sj = s[k - 1, n, j]
@@ -196,8 +198,9 @@ def forward_rows(wt, uxb, bias, nb, a, c, act, s, dz, need_deriv, n0, n1):
     is written); ``bias`` (S, m) the biases b (added here: no separate pass over the (T, N, m) array); outputs
     ``s`` and, with ``need_deriv``, ``dz``."""
     z = np.empty(uxb.shape[2])
+    zd = np.empty(uxb.shape[2])
     for n in range(n0, n1):
-        _forward_row(n, wt, uxb, bias, nb, a, c, act, s, dz, need_deriv, z)
+        _forward_row(n, wt, uxb, bias, nb, a, c, act, s, dz, need_deriv, z, zd)
 
 
 @jit_fma
@@ -257,9 +260,10 @@ def forward_blas(wt, uxb, bias, nb, a, c, act, s, dz, need_deriv, n0, n1):
     df = dz.reshape(dz.shape[0], dz.shape[1] * dz.shape[2])
     z2 = np.empty((R, m))
     z = z2.reshape(L)
+    zd = np.empty(L)  # stands for dz without need_deriv (not z: see _forward_row)
     has_prev = a != 0.0
     for k in range(T):
-        d = df[k, f0:f1] if need_deriv else z
+        d = df[k, f0:f1] if need_deriv else zd
         if k > 0:
             _dot_models(wt, s[k - 1], z2, nb, n0, n1)
             for r in range(R):
@@ -325,6 +329,7 @@ def forward_cols(wblk, uxb, bias, nb, a, c, act, s, dz, need_deriv, bounds, p0, 
     another thread aborted."""
     T, N, m = uxb.shape
     zf = np.empty(N * m)  # block p's (N, c1 - c0) scratch at offset N·c0
+    zd = np.empty(m)  # stands for dz without need_deriv (not z: see _forward_row)
     has_prev = a != 0.0
     for k in range(T):
         for p in range(p0, p1):
@@ -346,7 +351,7 @@ def forward_cols(wblk, uxb, bias, nb, a, c, act, s, dz, need_deriv, bounds, p0, 
                 else:
                     for i in range(w):
                         zr[i] = u[i] + bq[i]
-                d = dz[k, n, c0:c1] if need_deriv else zr
+                d = dz[k, n, c0:c1] if need_deriv else zd[:w]
                 if k > 0:
                     _step(zr, s[k - 1, n, c0:c1], a, c, act, s[k, n, c0:c1], d, need_deriv, has_prev)
                 else:

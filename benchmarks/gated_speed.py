@@ -51,7 +51,10 @@ def problem(H, B, T, seed=0):
 
 
 def pin_threads(n):
-    """numba and every loaded BLAS to n threads (load scipy's BLAS first: numba's np.dot uses it)."""
+    """The process to its first n CPUs (what rnnmem plans its work for), numba and every loaded BLAS to n threads
+    (load scipy's BLAS first: numba's np.dot uses it)."""
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:n])
     import numba
     import scipy.linalg  # noqa: F401
 

@@ -56,6 +56,8 @@ def main():
     import scipy.linalg  # noqa: F401  (load scipy's BLAS before limiting it)
     from threadpoolctl import threadpool_limits
 
+    if hasattr(os, "sched_setaffinity"):  # the CPUs rnnmem plans its work for (rnnmem.rnn._plan_threads)
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:args.threads])
     numba.set_num_threads(args.threads)
     threadpool_limits(args.threads)
     from rnnmem import _calibrate

@@ -12,6 +12,7 @@ outputs relative to max|y| (the FFT path is accurate norm-wise; see ``RNN.convol
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from pathlib import Path
@@ -50,9 +51,12 @@ def main():
     import rnnmem as rm
     from rnnmem import rnn as rnn_module
 
+    if hasattr(os, "sched_setaffinity"):  # the CPUs rnnmem plans its work for (rnnmem.rnn._plan_threads)
+        os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:args.threads])
     numba.set_num_threads(args.threads)
     threadpool_limits(args.threads)
-    print(f"threads: {args.threads} (numba, BLAS); T = {T}; linear elman cell, d = p = 1; best of {repeats}")
+    print(f"threads: {args.threads} (numba, BLAS, CPU affinity); T = {T}; linear elman cell, d = p = 1; "
+          f"best of {repeats}")
     print(f"{'(m, B)':>10} {'recurrence':>12} {'variant':>14} {'convolve':>10} {'speed-up':>9} "
           f"{'max|diff|/max|y|':>17}")
     for m, B in CONFIGS:

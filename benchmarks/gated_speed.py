@@ -142,7 +142,7 @@ def variants_table(args):
 
     names = ("rows", "parallel", "blas", "blas-parallel")
     print(f"\nvariants (vjp, T = 1000, {args.threads} thread(s)); picked (forward / backward): the calibrated choice "
-          "of the RNN kernels at the width m = √(H·G) with the same recurrent product")
+          "of the cell's kernels")
     print(f"{'kind':>5} {'H':>4} {'B':>4} " + " ".join(f"{v:>13}" for v in names) + "  picked")
     for kind, cls in (("gru", rm.GRU), ("lstm", rm.LSTM)):
         for H in (4, 8, 16, 32, 64):
@@ -156,7 +156,7 @@ def variants_table(args):
                     row.append(best_time(lambda net=net, x=x, dy=dy: net.vjp(x, dy), args.repeats))
                 gated._FORCE_VARIANT = None
                 G = net.gates * H
-                picked = " / ".join(gated._pick_variant(d, H, B, 1000, G) for d in ("forward", "backward"))
+                picked = " / ".join(gated._pick_variant(d, kind, H, B, 1000, G) for d in ("forward", "backward"))
                 print(f"{kind:>5} {H:>4} {B:>4} " + " ".join(f"{t * 1e3:11.2f}ms" for t in row) + f"  {picked}")
 
 

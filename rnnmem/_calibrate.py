@@ -12,14 +12,16 @@ separately, and models a call as
 
 with p_v the measured time per step, interpolated bilinearly in (log m, log rows) between grid points (and
 scaled by m² and rows beyond the grid), and o_v the measured fixed cost of handing work to the worker threads
-(0 for single-thread variants). Each timed call runs at least ``MIN_STEPS`` steps, so that fixed costs do not pass
-for per-step ones at the large widths. Single-thread variants are timed by their best of a few interleaved calls
-(noise only adds), multi-threaded ones by their median after an untimed call (a worker thread idle since the last
-threaded call wakes slowly, which a long computation never sees; on a busy machine a worker often waits for a core,
-and the typical cost is what a long computation pays). The chosen variant minimises the model; a multi-threaded
-variant must beat the best single-thread one by 10 % (threads cost CPU time that other work on a shared machine
-could use). The gated layers (``rnnmem.gated``) use the same table at the width m = √(H·G) whose recurrent product
-has their size, without the column split.
+(0 for single-thread variants; the median of paired trials, 25–250 µs on the development VM). Where threaded
+variants are timed, every call lasts at least ``CALL_SECONDS`` (more steps where one step is short), and a threaded
+call is charged only the least hand-off cost seen, so that its per-step time is not lost in, or flattered by, the
+subtraction. Single-thread variants are timed by their best of a few interleaved calls (noise only adds),
+multi-threaded ones by their median after an untimed call (a worker thread idle since the last threaded call wakes
+slowly, which a long computation never sees; on a busy machine a worker often waits for a core, and the typical
+cost is what a long computation pays). The chosen variant minimises the model; a multi-threaded variant must beat
+the best single-thread one by 10 % (threads cost CPU time that other work on a shared machine could use). Each cell
+of the gated layers (``rnnmem.gated``: Elman, GRU, LSTM) has a table of its own on a coarser grid (``LAYERS``,
+``GATED_GRID_H``, ``GATED_GRID_ROWS``), measured on the cell's first use, without the column split.
 
 The same calibration times the products outside the recurrence (input projection, readout, gradient sums: tall
 (m × K)(K × m) products, ``rnnmem.rnn._dot``) on one thread and with their rows split over the threads, and records
@@ -37,8 +39,9 @@ not parse, has another key (a foreign machine's file) or holds malformed numbers
 calibration started while the load average exceeded the core count (other processes take every core) times the
 single-thread variants only — extra threads would only wait for a core — and is used for an hour, then measured
 again.
-The calibration takes 1–1.5 s at 2 threads on the 2-core development VM (0.5 s at 1 thread);
-``python -m rnnmem._calibrate`` reruns it and prints the table, its cost and the choices for some sizes.
+The calibration takes 1.3–1.5 s at 2 threads on the 2-core development VM (0.4 s at 1 thread), a gated cell's
+0.7–1 s; ``python -m rnnmem._calibrate [--layer lstm]`` reruns it and prints the table, its cost and the choices for
+some sizes.
 
 ``RNNMEM_KERNEL`` overrides the choice: ``auto`` (default, calibrated), ``static`` (no calibration: per-step BLAS
 from m >= 64, loops below, one thread; also the fallback if calibration fails), or a variant name.
@@ -62,11 +65,22 @@ SCHEMA = 2
 #: grid of the calibration: hidden widths and rows (models × batch)
 GRID_M = (2, 4, 8, 16, 32, 64, 128, 256)
 GRID_ROWS = (1, 2, 8, 32, 128)
-#: multiply-adds of the recurrent products per timed call (the step count follows, MIN_STEPS..256)
+#: the layers with a table of their own: the RNN's kernels (``rnnmem._kernels``) and, measured on first use of each,
+#: the torch-layout layers' (``rnnmem._kernels_gated``: Elman, GRU, LSTM cells), whose per-step element-wise work
+#: differs from the RNN's at the same product size
+LAYERS = ("rnn", "gated-rnn", "gru", "lstm")
+#: grid of the gated layers' tables: hidden widths H and rows
+GATED_GRID_H = (2, 8, 32, 128)
+GATED_GRID_ROWS = (1, 4, 16, 64)
+#: multiply-adds of the recurrent products per timed call (the step count follows, MIN_STEPS..MAX_STEPS): enough
+#: that a threaded call lasts several times the cost of handing work to a thread (50-130 us measured on a VM)
 TARGET_WORK = 1 << 17
-#: fewest steps per timed call: enough that a call's fixed costs (thread wake-up, copying the column blocks of
-#: ``blas-cols``, the first barrier) do not pass for a per-step cost at the large widths
-MIN_STEPS = 16
+MAX_STEPS = 2048
+#: seconds a timed call lasts at least where threaded variants are timed (up to MAX_STEPS steps): handing work to
+#: a thread costs 25-250 us on a VM, and a per-step time is what remains after subtracting it
+CALL_SECONDS = 3e-4
+#: fewest steps per timed call (more where a threaded call would be short: CALL_SECONDS)
+MIN_STEPS = 4
 REPEATS = 5
 #: seconds of timed calls per grid point after which fewer repetitions are made (at least 2)
 BUDGET_PER_POINT = 0.02
@@ -116,10 +130,13 @@ def _cpu_model() -> str:
 def _kernel_hash() -> str:
     global _KERNEL_SOURCE_HASH
     if _KERNEL_SOURCE_HASH is None:
-        from rnnmem import _kernels
+        from rnnmem import _kernels, _kernels_gated
 
         try:
-            _KERNEL_SOURCE_HASH = hashlib.sha256(Path(_kernels.__file__).read_bytes()).hexdigest()[:16]
+            digest = hashlib.sha256()
+            for mod in (_kernels, _kernels_gated):
+                digest.update(Path(mod.__file__).read_bytes())
+            _KERNEL_SOURCE_HASH = digest.hexdigest()[:16]
         except OSError:
             _KERNEL_SOURCE_HASH = "unknown"
     return _KERNEL_SOURCE_HASH
@@ -133,7 +150,7 @@ def _blas_libs() -> list[str]:
     return sorted(f"{lc.internal_api} {lc.version} {getattr(lc, 'architecture', '')}" for lc in _blas_controllers())
 
 
-def machine_key(threads: int) -> dict:
+def machine_key(threads: int, layer: str = "rnn") -> dict:
     """What a calibration is valid for (module docstring)."""
     import llvmlite.binding as llvm
     import numba
@@ -142,7 +159,7 @@ def machine_key(threads: int) -> dict:
 
     return {"schema": SCHEMA, "rnnmem": rnnmem.__version__, "kernels": _kernel_hash(), "numba": numba.__version__,
             "numpy": np.__version__, "cpu": _cpu_model(), "llvm_cpu": llvm.get_host_cpu_name(),
-            "cores": os.cpu_count(), "threads": int(threads), "blas": _blas_libs()}
+            "cores": os.cpu_count(), "threads": int(threads), "blas": _blas_libs(), "layer": layer}
 
 
 def cache_file(key: dict) -> Path:
@@ -150,11 +167,16 @@ def cache_file(key: dict) -> Path:
     return cache_dir() / f"calibration-{digest}.json"
 
 
-def _valid_grid(grid, required: bool) -> bool:
-    if not isinstance(grid, list) or len(grid) != len(GRID_M):
+def grids(layer: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    """The (widths, rows) grid of ``layer``'s table."""
+    return (GRID_M, GRID_ROWS) if layer == "rnn" else (GATED_GRID_H, GATED_GRID_ROWS)
+
+
+def _valid_grid(grid, required: bool, shape: tuple[int, int]) -> bool:
+    if not isinstance(grid, list) or len(grid) != shape[0]:
         return False
     for row in grid:
-        if not isinstance(row, list) or len(row) != len(GRID_ROWS):
+        if not isinstance(row, list) or len(row) != shape[1]:
             return False
         for v in row:
             if v is None:
@@ -169,7 +191,11 @@ def validate(data, key: dict) -> bool:
     """Whether ``data`` (parsed JSON) is a well-formed calibration for ``key``."""
     if not isinstance(data, dict) or data.get("key") != key:
         return False
-    if data.get("grid_m") != list(GRID_M) or data.get("grid_rows") != list(GRID_ROWS):
+    layer = key.get("layer", "rnn")
+    if layer not in LAYERS:
+        return False
+    gm, gr = grids(layer)
+    if data.get("grid_m") != list(gm) or data.get("grid_rows") != list(gr):
         return False
     for name in ("load", "timestamp"):
         v = data.get(name, 0.0)
@@ -185,10 +211,10 @@ def validate(data, key: dict) -> bool:
     for direction in DIRECTIONS:
         tab = data.get(direction)
         if (not isinstance(tab, dict) or not set(SERIAL) <= set(tab)
-                or not set(tab) <= set(SERIAL + SPLIT + COLS)):
+                or not set(tab) <= set(SERIAL + SPLIT + (COLS if layer == "rnn" else ()))):
             return False
         for v, grid in tab.items():
-            if not _valid_grid(grid, required=v in SERIAL):
+            if not _valid_grid(grid, v in SERIAL, (len(gm), len(gr))):
                 return False
     return True
 
@@ -260,55 +286,68 @@ def _problem(m: int, rows: int, T: int, rng):
             "dz": np.empty((T, rows, m)), "gz": np.empty((T, rows, m)), "gd": rng.standard_normal((T, rows, m))}
 
 
-def measure(threads: int) -> dict:
-    """Time every variant on the grid (module docstring); returns the table without its key."""
-    from rnnmem import _kernels as K
-    from rnnmem import _sync
-    from rnnmem.rnn import _launch
-
+def measure(threads: int, layer: str = "rnn") -> dict:
+    """Time every variant of ``layer``'s kernels on its grid (module docstring); returns the table without its key."""
     load0 = _load()
     rng = np.random.default_rng(0)
     # on a machine whose cores are all taken by other processes, extra threads only wait for a core: single-thread
     # variants only (the calibration is repeated after BUSY_MAX_AGE, when the machine may be quiet)
     quiet = load0 <= (os.cpu_count() or 1)
-    cols_ok = quiet and threads > 1 and _sync.AVAILABLE
-    variants = SERIAL + (SPLIT if threads > 1 and quiet else ()) + (COLS if cols_ok else ())
+    if layer == "rnn":
+        from rnnmem import _sync
 
-    def run(direction, variant, P, rows):
-        if direction == "forward":
-            _launch("forward", variant, (P["wt"], P["uxb"], P["b"], rows, 0.0, 1.0, K.TANH, P["s"], P["dz"], True),
-                    rows, threads, threads)
-        else:
-            np.copyto(P["gz"], P["gd"])
-            _launch("backward", variant, (P["w"], P["dz"], rows, 0.0, P["gz"]), rows, threads, threads)
+        cols_ok = quiet and threads > 1 and _sync.AVAILABLE
+        variants = SERIAL + (SPLIT if threads > 1 and quiet else ()) + (COLS if cols_ok else ())
+        problem, run, work = _rnn_timing(threads)
+    else:
+        variants = SERIAL + (SPLIT if threads > 1 and quiet else ())
+        problem, run, work = _gated_timing(threads, layer)
+    gm, gr = grids(layer)
 
     t_compile = time.perf_counter()
-    P = _problem(4, 2 * threads, 4, rng)
+    P = problem(4, 2 * threads, 4, rng)
     for v in variants:  # compile (on a cold numba cache) and warm every kernel once; not counted as calibration
         for direction in DIRECTIONS:
             run(direction, v, P, 2 * threads)
     t_start = time.perf_counter()
     # fixed cost of handing rows to the worker threads: a short split call against the same call on one thread, the
-    # median of paired trials (the typical cost, not the luckiest: on a busy machine a worker may wait for a core)
-    over = 0.0
+    # median of paired trials (the typical cost, not the luckiest: on a busy machine a worker may wait for a core).
+    # Each timed split call follows an untimed one, as in the grid below, so that the two agree on how awake the
+    # workers are (a worker idle for a while can take 100-250 us to wake on a VM)
+    # The model charges the median; a timed call is charged only the least hand-off seen (subtracting the median
+    # would make a threaded variant look faster than it is whenever its call was lucky)
+    over = over_min = 0.0
     if threads > 1 and quiet:
         diffs = []
         for _ in range(4 * REPEATS):
+            run("forward", "parallel", P, 2 * threads)
             t0 = time.perf_counter()
             run("forward", "parallel", P, 2 * threads)
             t1 = time.perf_counter()
             run("forward", "rows", P, 2 * threads)
             diffs.append((t1 - t0) - (time.perf_counter() - t1))
         over = max(float(np.median(diffs)), 0.0)
+        over_min = max(float(np.min(diffs)), 0.0)
 
-    out = {d: {v: [[None] * len(GRID_ROWS) for _ in GRID_M] for v in variants} for d in DIRECTIONS}
-    out["split_min_work"] = _split_threshold(rng, threads) if threads > 1 and quiet else None
-    for i, m in enumerate(GRID_M):
-        for j, rows in enumerate(GRID_ROWS):
-            T = int(min(256, max(MIN_STEPS, TARGET_WORK // (rows * m * m))))
-            P = _problem(m, rows, T, rng)
+    out = {d: {v: [[None] * len(gr) for _ in gm] for v in variants} for d in DIRECTIONS}
+    if layer == "rnn":
+        out["split_min_work"] = _split_threshold(rng, threads) if threads > 1 and quiet else None
+    for i, m in enumerate(gm):
+        for j, rows in enumerate(gr):
+            T = int(min(MAX_STEPS, max(MIN_STEPS, TARGET_WORK // work(m, rows))))
+            P = problem(m, rows, T, rng)
             combos = [(v, d) for v in variants for d in DIRECTIONS
                       if not (v in SPLIT and rows < 2) and not (v in COLS and m < COLS_MIN_M)]
+            if any(v not in SERIAL for v, _ in combos):
+                # a threaded call must last well beyond the hand-off, or its per-step time is lost in the noise of
+                # the subtraction: more steps where one step is short (a pilot call of a serial kernel)
+                t0 = time.perf_counter()
+                run("forward", "blas", P, rows)
+                p0 = (time.perf_counter() - t0) / T
+                t_need = int(min(MAX_STEPS, math.ceil(CALL_SECONDS / max(p0, 1e-9))))
+                if t_need > T:
+                    T = t_need
+                    P = problem(m, rows, T, rng)
             times = {c: [] for c in combos}
             spent = 0.0
             for rep in range(REPEATS):  # repetitions interleaved over the variants: load bursts hit all of them
@@ -325,15 +364,69 @@ def measure(threads: int) -> dict:
             for (v, d), ts in times.items():
                 # one thread: the best time (noise only adds); several threads: the median (their typical time)
                 t = min(ts) if v in SERIAL else float(np.median(ts))
-                out[d][v][i][j] = max(t - (over if v in SPLIT + COLS else 0.0), 1e-9) / T
+                out[d][v][i][j] = max(t - (over_min if v in SPLIT + COLS else 0.0), 1e-9) / T
     for d in DIRECTIONS:
         for grid in out[d].values():
             _monotone(grid)
-    out.update(grid_m=list(GRID_M), grid_rows=list(GRID_ROWS), split_overhead=over,
+    out.update(grid_m=list(gm), grid_rows=list(gr), split_overhead=over,
                seconds=time.perf_counter() - t_start, compile_seconds=t_start - t_compile,
                created=time.strftime("%Y-%m-%d %H:%M:%S"),
                timestamp=time.time(), load=max(load0, _load()))
     return out
+
+
+def _rnn_timing(threads: int):
+    """(problem, run, work) of the RNN kernels for :func:`measure`: a problem of width m, rows and T steps; one
+    timed call of a variant in a direction; the multiply-adds of one step's recurrent product."""
+    from rnnmem import _kernels as K
+    from rnnmem.rnn import _launch
+
+    def run(direction, variant, P, rows):
+        if direction == "forward":
+            _launch("forward", variant, (P["wt"], P["uxb"], P["b"], rows, 0.0, 1.0, K.TANH, P["s"], P["dz"], True),
+                    rows, threads, threads)
+        else:
+            np.copyto(P["gz"], P["gd"])
+            _launch("backward", variant, (P["w"], P["dz"], rows, 0.0, P["gz"]), rows, threads, threads)
+
+    return _problem, run, lambda m, rows: rows * m * m
+
+
+def _gated_timing(threads: int, layer: str):
+    """(problem, run, work) of a gated layer's kernels (``rnnmem._kernels_gated``) for :func:`measure`; the backward
+    calls reuse the forward pass made when the problem was built."""
+    from rnnmem import _kernels as K
+    from rnnmem import _kernels_gated as KG
+    from rnnmem.rnn import _run_kernels
+
+    kind = {"gated-rnn": "rnn", "gru": "gru", "lstm": "lstm"}[layer]
+    code, gates = KG.KINDS[kind], KG.GATES[KG.KINDS[kind]]
+
+    def problem(H, rows, T, rng):
+        G = gates * H
+        w = 0.5 * rng.standard_normal((G, H)) / math.sqrt(H)
+        # the forward pass overwrites the pre-activations gi with the gates, so repeated calls see bounded values:
+        # the timings do not depend on them (branch-free kernels)
+        P = {"gi": rng.standard_normal((T, rows, G)), "whht": np.ascontiguousarray(w.T),
+             "whh": w, "bhh": 0.1 * rng.standard_normal(G), "h0": np.zeros((rows, H)), "c0": np.zeros((rows, H)),
+             "h": np.empty((T, rows, H)), "aux": np.empty((T, rows, H)),
+             "aux2": np.empty((T, rows, H)) if kind == "lstm" else np.empty((1, 1, 1)),
+             "dh": rng.standard_normal((T, rows, H)), "dgi": np.empty((T, rows, G)),
+             "dghn": np.empty((T, rows, H)) if kind == "gru" else np.empty((1, 1, 1)),
+             "dh0": np.empty((rows, H)), "dc0": np.empty((rows, H))}
+        run("forward", "rows", P, rows)  # the saved gates and states the backward calls read
+        return P
+
+    def run(direction, variant, P, rows):
+        if direction == "forward":
+            args = (code, K.TANH, P["gi"], P["whht"], P["bhh"], P["h0"], P["c0"], P["h"], P["aux"], P["aux2"])
+            _run_kernels(KG.FORWARD, variant, args, rows, threads, threads)
+        else:
+            args = (code, P["gi"], P["aux"], P["aux2"], P["h"], P["h0"], P["c0"], P["whh"], P["dh"], P["dgi"],
+                    P["dghn"], P["dh0"], P["dc0"])
+            _run_kernels(KG.BACKWARD, variant, args, rows, threads, threads)
+
+    return problem, run, lambda H, rows: rows * H * gates * H
 
 
 def _monotone(grid) -> None:
@@ -395,10 +488,10 @@ def split_min_work(threads: int) -> float:
 
 
 # ----------------------------------------------------------------------------------------------- table and choice
-def table(threads: int, *, recalibrate: bool = False) -> dict | None:
-    """The calibration for ``threads``: from memory, else from the cache file, else measured now (and saved).
-    None if the calibration failed (the static rule is used then)."""
-    key_t = (threads,)
+def table(threads: int, *, recalibrate: bool = False, layer: str = "rnn") -> dict | None:
+    """The calibration of ``layer`` (``LAYERS``) for ``threads``: from memory, else from the cache file, else measured
+    now (and saved). None if the calibration failed (the static rule is used then)."""
+    key_t = (threads, layer)
     if not recalibrate and key_t in _TABLES:
         return _TABLES[key_t]
     from rnnmem import _blas
@@ -410,13 +503,13 @@ def table(threads: int, *, recalibrate: bool = False) -> dict | None:
             return _TABLES[key_t]
         data = None
         try:
-            key = machine_key(threads)
+            key = machine_key(threads, layer)
             path = cache_file(key)
             data = None if recalibrate else load(path, key)
             if data is not None and busy(data) and time.time() - data.get("timestamp", 0.0) > BUSY_MAX_AGE:
                 data = None  # measured on a busy machine: good for a while, then measured again
             if data is None:
-                data = measure(threads)
+                data = measure(threads, layer)
                 data["key"] = key
                 if not validate(data, key):
                     raise RuntimeError("calibration produced a malformed table")
@@ -455,11 +548,12 @@ def _axis(grid, x):
     return i, (lx - lg[i]) / (lg[i + 1] - lg[i]), 0.0
 
 
-def per_step(grid, m: float, rows: float) -> float | None:
-    """p_v(m, rows) from a grid of per-step times: bilinear in (log m, log rows), scaled by m² and rows beyond the
-    largest grid point (clamped below the smallest); None where a needed grid point is missing."""
-    i, wi, em = _axis(GRID_M, m)
-    j, wj, er = _axis(GRID_ROWS, rows)
+def per_step(grid, m: float, rows: float, grid_m=GRID_M, grid_rows=GRID_ROWS) -> float | None:
+    """p_v(m, rows) from a grid of per-step times at widths ``grid_m`` and rows ``grid_rows``: bilinear in (log m,
+    log rows), scaled by m² and rows beyond the largest grid point (clamped below the smallest); None where a needed
+    grid point is missing."""
+    i, wi, em = _axis(grid_m, m)
+    j, wj, er = _axis(grid_rows, rows)
     acc = 0.0
     for di, wm in ((0, 1.0 - wi), (1, wi)):
         for dj, wr in ((0, 1.0 - wj), (1, wj)):
@@ -482,43 +576,46 @@ def model_time(data: dict, direction: str, variant: str, m: int, rows: int, T: i
         return None
     if variant in COLS and m < COLS_MIN_M:
         return None
+    gm, gr = data["grid_m"], data["grid_rows"]
     if variant == "rows" or variant == "parallel" or nmodels <= 1:
-        p = per_step(grid, m, rows)
+        p = per_step(grid, m, rows, gm, gr)
     else:
-        p = per_step(grid, m, max(rows / nmodels, 1.0))
+        p = per_step(grid, m, max(rows / nmodels, 1.0), gm, gr)
         p = None if p is None else p * nmodels
     if p is None:
         return None
     return (data["split_overhead"] if variant in SPLIT + COLS else 0.0) + T * p
 
 
-def choose(direction: str, m: int, rows: int, T: int, nmodels: int, threads: int, cols: bool = True) -> str:
+def choose(direction: str, m: int, rows: int, T: int, nmodels: int, threads: int, layer: str = "rnn",
+           static_m: int | None = None) -> str:
     """The variant for one call (module docstring); remembered per shape (training repeats the same shapes).
-    ``cols=False``: a layer without a column-split kernel (the gated layers), whose choice is among the others
-    (a forced ``blas-cols`` becomes ``blas-parallel`` there)."""
+    ``layer``: whose table (``LAYERS``; m is then the hidden width H of a gated layer, which has no column split: a
+    forced ``blas-cols`` becomes ``blas-parallel`` there). ``static_m``: the width for the static rule (default m)."""
     mode = os.environ.get("RNNMEM_KERNEL", "auto")
-    key = (mode, direction, m, rows, T, nmodels, threads, cols)
+    key = (mode, direction, m, rows, T, nmodels, threads, layer, static_m)
     got = _CHOICES.get(key)
     if got is None:
-        got = _choose(mode, direction, m, rows, T, nmodels, threads, cols)
+        got = _choose(mode, direction, m, rows, T, nmodels, threads, layer, m if static_m is None else static_m)
         if len(_CHOICES) > 8192:
             _CHOICES.clear()
         _CHOICES[key] = got
     return got
 
 
-def _choose(mode: str, direction: str, m: int, rows: int, T: int, nmodels: int, threads: int, cols: bool) -> str:
+def _choose(mode: str, direction: str, m: int, rows: int, T: int, nmodels: int, threads: int, layer: str,
+            static_m: int) -> str:
     if mode == "static":
-        return static_choice(m)
+        return static_choice(static_m)
     if mode != "auto":
         from rnnmem.rnn import VARIANTS
 
         if mode in VARIANTS:
-            return mode if cols or mode not in COLS else "blas-parallel"
+            return mode if layer == "rnn" or mode not in COLS else "blas-parallel"
         raise ValueError(f"RNNMEM_KERNEL={mode!r} is not understood; expected 'auto', 'static' or one of {VARIANTS}")
-    data = table(threads)
+    data = table(threads, layer=layer)
     if data is None:
-        return static_choice(m)
+        return static_choice(static_m)
     best_v, best_t = None, math.inf
     for v in SERIAL:
         t = model_time(data, direction, v, m, rows, T, nmodels)
@@ -526,39 +623,38 @@ def _choose(mode: str, direction: str, m: int, rows: int, T: int, nmodels: int, 
             best_v, best_t = v, t
     if threads > 1:
         bound = THREAD_MARGIN * best_t
-        for v in SPLIT + (COLS if cols else ()):
+        for v in SPLIT + COLS:
             t = model_time(data, direction, v, m, rows, T, nmodels)
             if t is not None and t < bound:
                 best_v, bound = v, t
-    return best_v or static_choice(m)
+    return best_v or static_choice(static_m)
 
 
 def report(data: dict, threads: int) -> str:
-    """The calibration as text: key, cost, per-step tables and the choices for some sizes."""
+    """The calibration as text: key, cost, per-step tables and, for the RNN's table, the choices for some sizes."""
     key = data["key"]
-    for name in ("load", "timestamp"):
-        v = data.get(name, 0.0)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-            return False
+    layer = key.get("layer", "rnn")
     gmin = data.get("split_min_work")
-    lines = [f"cpu: {key['cpu']} ({key['llvm_cpu']}), {key['cores']} cores; planned threads {threads}; "
-             f"blas: {'; '.join(key['blas'])}",
+    lines = [f"{layer} kernels; cpu: {key['cpu']} ({key['llvm_cpu']}), {key['cores']} cores; planned threads "
+             f"{threads}; blas: {'; '.join(key['blas'])}",
              f"file: {cache_file(key)}",
-             f"calibration took {data['seconds']:.2f} s; thread hand-off {data['split_overhead'] * 1e6:.0f} us; "
-             "products outside the recurrence split over the threads from "
-             + ("(never)" if gmin is None else f"{gmin:.0f} multiply-adds")]
+             f"calibration took {data['seconds']:.2f} s; thread hand-off {data['split_overhead'] * 1e6:.0f} us"
+             + ("" if layer != "rnn" else "; products outside the recurrence split over the threads from "
+                + ("(never)" if gmin is None else f"{gmin:.0f} multiply-adds"))]
+    width = "m" if layer == "rnn" else "H"
     for direction in DIRECTIONS:
-        lines.append(f"{direction}: time per step (us); m down, rows across {list(GRID_ROWS)}")
+        lines.append(f"{direction}: time per step (us); {width} down, rows across {data['grid_rows']}")
         for v, grid in data[direction].items():
             lines.append(f"  {v}")
-            for m, row in zip(GRID_M, grid, strict=True):
+            for m, row in zip(data["grid_m"], grid, strict=True):
                 cells = "".join(f"{'-':>9}" if x is None else f"{x * 1e6:9.2f}" for x in row)
-                lines.append(f"    m={m:<4}{cells}")
-    lines.append("choices (forward / backward):")
-    for m, B, T in [(8, 1, 10000), (16, 32, 1000), (64, 32, 1000), (256, 32, 1000), (8, 32, 100), (16, 32, 256),
-                    (512, 1, 1000)]:
-        lines.append(f"  m={m}, rows={B}, T={T}: {choose('forward', m, B, T, 1, threads)} / "
-                     f"{choose('backward', m, B, T, 1, threads)}")
+                lines.append(f"    {width}={m:<4}{cells}")
+    if layer == "rnn":
+        lines.append("choices (forward / backward):")
+        for m, B, T in [(8, 1, 10000), (16, 32, 1000), (64, 32, 1000), (256, 32, 1000), (8, 32, 100),
+                        (16, 32, 256), (512, 1, 1000)]:
+            lines.append(f"  m={m}, rows={B}, T={T}: {choose('forward', m, B, T, 1, threads)} / "
+                         f"{choose('backward', m, B, T, 1, threads)}")
     return "\n".join(lines)
 
 
@@ -571,9 +667,10 @@ def _main() -> None:
                                             "print it.")
     p.add_argument("--threads", type=int, default=None,
                    help="the planned thread count (default: the CPUs this process may run on)")
+    p.add_argument("--layer", choices=LAYERS, default="rnn", help="whose kernels (default: the RNN's)")
     args = p.parse_args()
     threads = args.threads or _plan_threads()
-    data = table(threads, recalibrate=True)
+    data = table(threads, recalibrate=True, layer=args.layer)
     print("calibration failed; the static rule is used" if data is None else report(data, threads))
 
 

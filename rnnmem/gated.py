@@ -56,17 +56,18 @@ _GATE_NAMES = {"rnn": ("",), "gru": ("r", "z", "n"), "lstm": ("i", "f", "g", "o"
 _FORCE_VARIANT: str | None = None
 
 
-def _pick_variant(direction: str, H: int, B: int, T: int, G: int) -> str:
-    """The kernel variant of one layer's recurrence: forced by tests, else the calibrated choice of the RNN kernels
-    (``rnnmem._calibrate``) at the width whose recurrent product has the same size, m = √(H·G) (the step's
-    (B, H) @ (H, G) product is what decides between loops, BLAS and threads; the gated cells' element-wise work
-    grows with it). No column split: the gates of one unit are not contiguous in W_hh."""
+def _pick_variant(direction: str, kind: str, H: int, B: int, T: int, G: int) -> str:
+    """The kernel variant of one layer's recurrence: forced by tests, else the calibrated choice of this cell's
+    kernels (``rnnmem._calibrate``, its table measured on first use of the cell; no column split: the gates of one
+    unit are not contiguous in W_hh). Without a calibration, the RNN's static rule at the width √(H·G) whose
+    recurrent product has the layer's size."""
     if _FORCE_VARIANT is not None:
         return _FORCE_VARIANT
     from rnnmem import _calibrate
 
-    m = max(1, int(round(math.sqrt(H * G))))
-    return _calibrate.choose(direction, m, B, T, 1, _rnn._plan_threads(), cols=False)
+    layer = "gated-rnn" if kind == "rnn" else kind
+    return _calibrate.choose(direction, H, B, T, 1, _rnn._plan_threads(), layer=layer,
+                             static_m=max(1, int(round(math.sqrt(H * G)))))
 
 
 # ------------------------------------------------------------------------------------------------------- gradients
@@ -312,7 +313,7 @@ class _TorchLayout(Frozen):
         H, G, L = self.hidden, self.gates * self.hidden, self.layers
         H0, C0 = self._initial(h0, B, squeeze)
         kind, act = KG.KINDS[self.kind], self._act()
-        variant = _pick_variant("forward", H, B, T, G)
+        variant = _pick_variant("forward", self.kind, H, B, T, G)
         inp = np.ascontiguousarray(X.transpose(1, 0, 2))  # (T, B, d)
         saved = []
         with _products():  # one BLAS thread (rnnmem.rnn._products)
@@ -385,7 +386,7 @@ class _TorchLayout(Frozen):
         grads: dict[str, np.ndarray] = {}
         ones = np.ones(T * B)
         # an overflow is reported as NonFiniteError (check_finite) or returned raw: no RuntimeWarning on the way
-        variant = _pick_variant("backward", H, B, T, G)
+        variant = _pick_variant("backward", self.kind, H, B, T, G)
         with _products(), np.errstate(over="ignore", invalid="ignore"):
             for layer in range(L - 1, -1, -1):
                 inp, gi, h, aux, aux2 = saved[layer]

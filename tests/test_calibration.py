@@ -189,18 +189,20 @@ def test_calibrated_choice_equals_every_variant(calibrated, monkeypatch, m, B, T
 
 
 # ----------------------------------------------------------------------------------------- cache robustness
-def _synthetic(threads: int, fast: str = "blas", split_overhead: float = 1e-5) -> dict:
-    """A well-formed table in which ``fast`` costs half of every other variant, per step ∝ rows·m²."""
+def _synthetic(threads: int, fast: str = "blas", split_overhead: float = 1e-5, layer: str = "rnn") -> dict:
+    """A well-formed table of ``layer`` in which ``fast`` costs half of every other variant, per step ∝ rows·m²."""
+    gm, gr = cal.grids(layer)
+
     def grid(factor, need_rows2=False, min_m=0):
         return [[None if (need_rows2 and r < 2) or m < min_m else factor * 1e-9 * r * m * m + 1e-8
-                 for r in cal.GRID_ROWS] for m in cal.GRID_M]
+                 for r in gr] for m in gm]
 
     tab = {}
+    cols = cal.COLS if layer == "rnn" else ()
     for d in cal.DIRECTIONS:
         tab[d] = {v: grid(0.5 if v == fast else 1.0, v in cal.SPLIT, cal.COLS_MIN_M if v in cal.COLS else 0)
-                  for v in cal.SERIAL + (cal.SPLIT + cal.COLS if threads > 1 else ())}
-    tab.update(grid_m=list(cal.GRID_M), grid_rows=list(cal.GRID_ROWS), split_overhead=split_overhead, seconds=0.01,
-               created="now")
+                  for v in cal.SERIAL + (cal.SPLIT + cols if threads > 1 else ())}
+    tab.update(grid_m=list(gm), grid_rows=list(gr), split_overhead=split_overhead, seconds=0.01, created="now")
     return tab
 
 
@@ -211,9 +213,9 @@ def fake_measure(monkeypatch, tmp_path):
     monkeypatch.delenv("RNNMEM_KERNEL", raising=False)
     calls = []
 
-    def measure(threads):
+    def measure(threads, layer="rnn"):
         calls.append(threads)
-        return _synthetic(threads)
+        return _synthetic(threads, layer=layer)
 
     monkeypatch.setattr(cal, "measure", measure)
     cal.clear()
@@ -308,10 +310,10 @@ def test_failed_calibration_falls_back_to_the_static_rule(monkeypatch, tmp_path)
 
 
 # ----------------------------------------------------------------------------------------- the model and its choice
-def _use(monkeypatch, threads, tab):
-    """Make ``tab`` the calibration for ``threads`` (measured afresh, replacing the cached file)."""
-    monkeypatch.setattr(cal, "measure", lambda t: tab)
-    assert cal.table(threads, recalibrate=True) is tab
+def _use(monkeypatch, threads, tab, layer="rnn"):
+    """Make ``tab`` the calibration of ``layer`` for ``threads`` (measured afresh, replacing the cached file)."""
+    monkeypatch.setattr(cal, "measure", lambda t, layer="rnn": tab)
+    assert cal.table(threads, recalibrate=True, layer=layer) is tab
 
 
 def test_choice_follows_the_measured_table(fake_measure, monkeypatch):
@@ -328,6 +330,54 @@ def test_choice_follows_the_measured_table(fake_measure, monkeypatch):
     # one thread: only serial variants are measured and chosen
     _use(monkeypatch, 1, _synthetic(1, fast="parallel"))
     assert cal.choose("forward", 16, 32, 100, 1, 1) in cal.SERIAL
+
+
+def test_gated_layers_follow_their_own_table(fake_measure, monkeypatch):
+    """Each gated cell has its own table (its element-wise work per product differs from the RNN's), on its own grid,
+    in its own file; the RNN's table does not decide for it, and a gated table is foreign to the RNN's key."""
+    threads = 2
+    _use(monkeypatch, threads, _synthetic(threads, fast="rows"))  # the RNN's table: loops everywhere
+    for layer in ("gated-rnn", "gru", "lstm"):
+        tab = _synthetic(threads, fast="blas-parallel", split_overhead=0.0, layer=layer)
+        _use(monkeypatch, threads, tab, layer=layer)
+        assert cal.choose("forward", 16, 32, 100, 1, threads, layer=layer) == "blas-parallel"
+        assert cal.choose("forward", 16, 1, 100, 1, threads, layer=layer) in cal.SERIAL  # one row: no split
+        key = cal.machine_key(threads, layer)
+        assert cal.validate({**tab, "key": key}, key)
+        assert not cal.validate({**tab, "key": key}, cal.machine_key(threads))
+        assert cal.cache_file(key) != cal.cache_file(cal.machine_key(threads))
+    assert cal.choose("forward", 16, 32, 100, 1, threads) == "rows"
+    monkeypatch.setenv("RNNMEM_KERNEL", "blas-cols")  # forced: no column split in a gated layer
+    assert cal.choose("forward", 64, 8, 100, 1, threads, layer="lstm") == "blas-parallel"
+    assert cal.choose("forward", 64, 8, 100, 1, threads) == "blas-cols"
+    monkeypatch.setenv("RNNMEM_KERNEL", "static")  # the static rule at the width of the same product size
+    assert cal.choose("forward", 32, 8, 100, 1, threads, layer="lstm", static_m=64) == "blas"
+    assert cal.choose("forward", 8, 8, 100, 1, threads, layer="lstm", static_m=16) == "rows"
+
+
+def test_real_gated_calibration(tmp_path, monkeypatch):
+    """A real calibration of the LSTM's kernels: valid for its key, cached, and the GRU then gives the numbers of
+    every forced variant with whatever it chose."""
+    monkeypatch.setenv("RNNMEM_CACHE_DIR", str(tmp_path))
+    monkeypatch.delenv("RNNMEM_KERNEL", raising=False)
+    cal.clear()
+    try:
+        threads = rnn_module._plan_threads()
+        data = cal.table(threads, layer="lstm")
+        assert data is not None, "the calibration failed"
+        key = cal.machine_key(threads, "lstm")
+        assert cal.validate(data, key) and cal.load(cal.cache_file(key), key) == data
+        assert data["grid_m"] == list(cal.GATED_GRID_H) and not set(data["forward"]) & set(cal.COLS)
+        net = rm.LSTM.random(12, 2, rng=0)
+        rng = np.random.default_rng(1)
+        x, dy = rng.normal(size=(6, 40, 2)), rng.normal(size=(6, 40, 12))
+        ref = net.vjp(x, dy).state_dict()
+        for v in ("rows", "parallel", "blas", "blas-parallel"):
+            monkeypatch.setattr(rm.gated, "_FORCE_VARIANT", v)
+            got = net.vjp(x, dy).state_dict()
+            assert all(rel_err(got[k], ref[k]) <= TOL for k in ref), v
+    finally:
+        cal.clear()
 
 
 def test_thread_margin(fake_measure, monkeypatch):

@@ -61,7 +61,7 @@ from pathlib import Path
 
 import numpy as np
 
-SCHEMA = 2
+SCHEMA = 3
 #: grid of the calibration: hidden widths and rows (models × batch)
 GRID_M = (2, 4, 8, 16, 32, 64, 128, 256)
 GRID_ROWS = (1, 2, 8, 32, 128)

@@ -39,8 +39,8 @@ not parse, has another key (a foreign machine's file) or holds malformed numbers
 calibration started while the load average exceeded the core count (other processes take every core) times the
 single-thread variants only — extra threads would only wait for a core — and is used for an hour, then measured
 again.
-The calibration takes 1.3–1.5 s at 2 threads on the 2-core development VM (0.4 s at 1 thread), a gated cell's
-0.7–1 s; ``python -m rnnmem._calibrate [--layer lstm]`` reruns it and prints the table, its cost and the choices for
+The calibration takes 1.8–2.2 s at 2 threads on the 2-core development VM (0.3 s at 1 thread), a gated cell's
+0.5 s; ``python -m rnnmem._calibrate [--layer lstm]`` reruns it and prints the table, its cost and the choices for
 some sizes.
 
 ``RNNMEM_KERNEL`` overrides the choice: ``auto`` (default, calibrated), ``static`` (no calibration: per-step BLAS
@@ -83,7 +83,7 @@ CALL_SECONDS = 1e-3
 MIN_STEPS = 4
 REPEATS = 5
 #: seconds of timed calls per grid point after which fewer repetitions are made (at least 2)
-BUDGET_PER_POINT = 0.02
+BUDGET_PER_POINT = 0.05
 #: a multi-threaded variant is chosen only when its modelled time is below this fraction of the best serial one
 THREAD_MARGIN = 0.9
 DIRECTIONS = ("forward", "backward")

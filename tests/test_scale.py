@@ -370,17 +370,44 @@ def test_parallel_kernels_are_not_serialised_under_a_threadsafe_layer():
         assert all(np.array_equal(y, m(x)) for y in ex.map(lambda _: m(x), range(8)))
 
 
-@NEEDS_TWO_THREADS
-def test_a_fork_pool_is_refused_once_openmp_runs():
+@pytest.mark.parametrize("layer", ["omp", "tbb", "workqueue"])
+def test_a_fork_pool_is_refused_exactly_under_openmp(monkeypatch, layer):
+    """The guard itself, for every layer numba may pick: refused under OpenMP (its forked workers would abort),
+    accepted under the fork-safe layers (no process is started here)."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
-    if _launch_parallel_kernel() != "omp":
-        pytest.skip("numba does not use the OpenMP layer here")
-    fork = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))  # no process is started
-    with pytest.raises(ValueError, match=r"fork-based ProcessPoolExecutor.*get_context\('spawn'\)"):
-        rm.sweep(abs, [-1, 2], executor=fork, progress=False)
-    fork.shutdown()
+    from rnnmem import _jit
+
+    monkeypatch.setattr(_jit, "threading_layer", lambda: layer)
+    fork = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))
+    try:
+        if layer == "omp":
+            with pytest.raises(ValueError, match=r"fork-based ProcessPoolExecutor.*get_context\('spawn'\)"):
+                rm.sweep(abs, [-1, 2], executor=fork, progress=False)
+        else:
+            sys.modules["rnnmem.sweep"]._check_process_pool(fork, abs)  # no error (rnnmem.sweep is also the function)
+    finally:
+        fork.shutdown()
+
+
+@NEEDS_TWO_THREADS
+def test_a_fork_pool_after_a_real_parallel_kernel():
+    """After a real parallel kernel: refused where numba picked OpenMP; where it picked another layer, the fork pool
+    runs the sweep."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    layer = _launch_parallel_kernel()
+    fork = ProcessPoolExecutor(2, mp_context=multiprocessing.get_context("fork"))  # no process is started yet
+    try:
+        if layer == "omp":
+            with pytest.raises(ValueError, match=r"fork-based ProcessPoolExecutor.*get_context\('spawn'\)"):
+                rm.sweep(abs, [-1, 2], executor=fork, progress=False)
+        else:
+            assert list(rm.sweep(abs, [-1, 2], executor=fork, progress=False)) == [1, 2]
+    finally:
+        fork.shutdown()
 
 
 # ---------------------------------------------------------------------------------------------------- sweep

@@ -280,6 +280,8 @@ def _launch(direction: str, variant: str, args: tuple, rows: int, plan: int | No
     cut for ``plan`` threads (default :func:`_plan_threads`) and run on ``workers`` (default :func:`_threads`)."""
     plan = _plan_threads() if plan is None else plan
     workers = min(plan, _threads()) if workers is None else workers
+    if variant == "blas-cols" and not _sync.AVAILABLE:
+        variant = "blas-parallel"  # no step barrier without sched_yield (Windows): the row split instead
     if variant == "blas-cols":
         with _one_blas_thread():
             _run_cols(direction, args, plan, workers)

@@ -203,3 +203,16 @@ def test_same_bits_on_any_thread_count(monkeypatch, tmp_path, variant):
         outs[workers] = run()
     for workers in (2, 3):
         assert all(np.array_equal(a, b) for a, b in zip(outs[1], outs[workers], strict=True)), workers
+
+
+def test_blas_cols_falls_back_where_there_is_no_barrier(monkeypatch):
+    """Without sched_yield (Windows) a forced blas-cols runs as blas-parallel instead of failing to link."""
+    model = rm.RNN.random(40, rng=0)
+    x = np.random.default_rng(0).normal(size=(3, 20, 1))
+    monkeypatch.setattr(rnn_module, "_FORCE_VARIANT", "blas-parallel")
+    want = model(x)
+    monkeypatch.setattr(rnn_module, "_FORCE_VARIANT", "blas-cols")
+    monkeypatch.setattr(_sync, "AVAILABLE", False)
+    calls = []
+    monkeypatch.setattr(rnn_module, "_run_cols", lambda *a: calls.append(a))
+    assert np.array_equal(model(x), want) and not calls

@@ -204,11 +204,6 @@ def _blas_controllers() -> list:
     return _blas.controllers()
 
 
-def blas_max_threads() -> int:
-    """The largest thread count of the loaded BLAS libraries."""
-    return _blas.max_threads()
-
-
 def _one_blas_thread():
     """Every BLAS on one thread for the duration. Concurrent calls share the setting; a call wanting the BLAS's own
     thread count waits until they leave, so each product's rounding does not depend on what runs beside it
@@ -264,9 +259,10 @@ def _dot_split(a: np.ndarray, b: np.ndarray, out: np.ndarray, k: int, workers: i
     return out
 
 
-def _blas_threads(variant: str, rows: int = 0, m: int = 0):
-    """Context for a recurrence whose per-step products are (rows, m) @ (m, m) (also used by ``rnnmem.gated``):
-    nothing for the loop variants; the BLAS's own threads for ``blas-threaded``; one BLAS thread otherwise."""
+def _blas_threads(variant: str):
+    """The BLAS mode of a recurrence run as ``variant``: nothing for the loop variants; the BLAS's own threads for
+    ``blas-threaded`` (held for the whole kernel: the rounding does not change mid-call); one BLAS thread for the
+    others (their threads are rnnmem's own)."""
     if variant in _LOOP_VARIANTS:
         return contextlib.nullcontext()
     if variant == "blas-threaded":
@@ -283,7 +279,7 @@ def _launch(direction: str, variant: str, args: tuple, rows: int, plan: int | No
     if variant == "blas-cols" and not _sync.AVAILABLE:
         variant = "blas-parallel"  # no step barrier without sched_yield (Windows): the row split instead
     if variant == "blas-cols":
-        with _one_blas_thread():
+        with _blas_threads(variant):
             _run_cols(direction, args, plan, workers)
         return
     _run_kernels(_KERNELS[direction], variant, args, rows, plan, workers)
@@ -294,10 +290,7 @@ def _run_kernels(kernels: tuple, variant: str, args: tuple, rows: int, plan: int
     ``variant`` (not ``blas-cols``) on ``rows`` rows, the split variants cut into ``plan`` row ranges run by
     ``workers`` threads: the shared launcher of the RNN and the gated layers."""
     fn = kernels[0 if variant in _LOOP_VARIANTS else 1]
-    # blas and blas-parallel: one BLAS thread inside each step's product (the split rows use the threads);
-    # blas-threaded: the BLAS's own threads (each held for the whole kernel: the rounding does not change mid-call)
-    with _one_blas_thread() if variant in ("blas", "blas-parallel") else (
-            _own_blas_threads() if variant == "blas-threaded" else contextlib.nullcontext()):
+    with _blas_threads(variant):
         if variant in _SPLIT_VARIANTS and plan > 1 and rows > 1:
             _run_split(fn, args, rows, plan, workers)
         else:

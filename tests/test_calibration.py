@@ -443,7 +443,7 @@ def test_blas_thread_counts_are_restored_after_concurrent_calls(three_threads, m
     def work(v):
         try:
             for _ in range(5):
-                with rnn_module._blas_threads(v, 6, 40):
+                with rnn_module._blas_threads(v):
                     model(x)
         except Exception as exc:  # pragma: no cover - reported below
             errors.append(exc)
